@@ -27,9 +27,18 @@ class JudgeUnavailableError(FqevalError):
 
 
 class RunAbortedError(FqevalError):
-    """A run stopped cleanly before finishing (circuit breaker, cost cap); the store is intact."""
+    """A run stopped cleanly before finishing (circuit breaker, cost cap, quota or auth).
+
+    Raised only after every judgment already paid for has been recorded (stored and handed to
+    ``on_judgment``). ``stats`` is the engine's :class:`fqeval.engine.RunStats` of what
+    finished (``None`` when raised outside the engine); ``str(err)`` is the one line to show.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, *, stats: object = None) -> None:
+        super().__init__(message)
+        self.stats = stats
 
 
 def location(path: object, row: int | None = None, column: str | None = None) -> str:

@@ -239,7 +239,7 @@ class _Run:
                 self.progress.finish(self.stats)
         self.stats.aborted = self.abort_message
         if self.abort_message is not None:
-            raise RunAbortedError(self.abort_message)
+            raise RunAbortedError(self.abort_message, stats=self.stats)
         return self.stats
 
     async def _worker(self, units: Iterator[tuple[Task, _Lane]]) -> None:
