@@ -260,6 +260,7 @@ def run_evaluation(
                 "missing_candidates": data.missing_candidates,
             },
             "run": run_stats,
+            **protocol.summary_notes(data),
         },
     )
     _write_json(out_dir / "manifest.json", manifest, config.api_key_env)

@@ -13,7 +13,12 @@ Layout (``schema_version`` 1; every number is JSON: ``null`` where undefined, ne
      "overall": {"n", "judgments", "invalid", "systems": {...}, "by_judge": {...}},
      "position_bias": {...}, "length_bias": {...}, "invalid": {...},
      "breakdowns": {"complexity": {VALUE: {"n_items", "criteria", "overall"}}, "category": {...}},
-     "ranking": {...}, "panel": {...}, "agreement": {...} (several judges), **extra}
+     "ranking": {...}, "panel": {...}, "agreement": {...} (several judges),
+     "expected_score": {"judgments", "with_expected", "without_expected"} (score with
+     logprobs), "notes": [lines for users] (when something needs saying), **extra}
+
+``extra`` (run statistics, protocol notes such as the ``permutations`` cap) is merged last: a
+``notes`` list is appended to, a dict block merged.
 
 ``METRIC`` per mode: ``selection_rate`` (nway, extras ``wins`` = sum of shares, may be
 fractional), ``win_rate`` (pairwise, extras ``wins``/``ties``/``losses``/``invalid_pairs``/
@@ -435,10 +440,48 @@ def summarize(
     }
     if len(judges) > 1:
         summary["agreement"] = agreement_report(frame, mode=mode, judges=judges)
+    if mode == "score" and (tables.has_expected or (extra and "expected_score" in extra)):
+        _expected_block(summary, frame)
     if extra:
-        summary.update(dict(extra))
+        _merge_extra(summary, extra)
     safe: dict[str, Any] = json_safe(summary)
     return safe
+
+
+def _expected_block(summary: dict[str, Any], frame: pd.DataFrame) -> None:
+    """``summary["expected_score"]``: how many valid scores had a logprob expected score (the
+    means average those only) and, when some lacked one, a line in ``summary["notes"]``."""
+    valid = frame[frame["valid"] & frame["score"].notna()]
+    present = pd.to_numeric(valid["expected_score"], errors="coerce").notna()
+    block: dict[str, Any] = {
+        "judgments": len(valid),
+        "with_expected": int(present.sum()),
+        "without_expected": int((~present).sum()),
+    }
+    if "expected_score_note" in valid.columns:
+        notes = valid.loc[~present, "expected_score_note"].dropna().astype(str)
+        block["without_by_note"] = {k: int(v) for k, v in notes.value_counts().items()}
+    summary["expected_score"] = block
+    if block["without_expected"]:
+        summary.setdefault("notes", []).append(
+            f"{block['without_expected']:,} of {block['judgments']:,} valid scores have no "
+            "expected score (no logprobs, or the digits 1-5 carried too little probability at "
+            "the score token); mean_expected_score averages the other "
+            f"{block['with_expected']:,}"
+        )
+
+
+def _merge_extra(summary: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Merge ``extra`` into ``summary``: lists (``notes``) are appended to, dicts merged one
+    level (``extra``'s keys win, as they always did), anything else replaced."""
+    for key, value in extra.items():
+        current = summary.get(key)
+        if isinstance(current, list) and isinstance(value, list):
+            summary[key] = [*current, *value]
+        elif isinstance(current, dict) and isinstance(value, Mapping):
+            summary[key] = {**current, **dict(value)}
+        else:
+            summary[key] = value
 
 
 def _panel_outcomes(tables: _ModeTables, judges: Sequence[str]) -> pd.DataFrame | None:

@@ -40,7 +40,9 @@ class Verdict:
     """A parsed, valid judge decision. Which fields are set depends on the mode.
 
     nway and pairwise: ``winner_label``; score: ``score`` (1-5) and, with logprobs,
-    ``expected_score``; rank: ``ranking`` (labels, best first).
+    ``expected_score``, ``expected_score_mass`` (the probability the digit tokens 1-5 carried
+    at the score token) and ``expected_score_note`` (why ``expected_score`` is ``None``; see
+    :mod:`fqeval.protocols._score`); rank: ``ranking`` (labels, best first).
     """
 
     reason: str = ""
@@ -48,6 +50,8 @@ class Verdict:
     score: int | None = None
     expected_score: float | None = None
     ranking: tuple[str, ...] | None = None
+    expected_score_mass: float | None = None
+    expected_score_note: str | None = None
 
 
 class InvalidReplyError(Exception):
@@ -101,6 +105,11 @@ class Protocol(abc.ABC):
         """How many tasks :meth:`tasks` yields; protocols override it with a count that
         renders nothing."""
         return sum(1 for _ in self.tasks(data))
+
+    def summary_notes(self, data: EvalData) -> dict[str, Any]:
+        """Entries this protocol adds to ``summary.json`` for ``data`` (merged by the analysis:
+        a ``notes`` list is appended to, a dict block is merged); none by default."""
+        return {}
 
 
 class TaskStream:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,12 +53,75 @@ def item_rng(seed: int, item: Item, salt: str = "") -> random.Random:
     return random.Random(int.from_bytes(hashlib.sha256(material).digest()[:8], "big"))
 
 
+#: redraws of a colliding random order before :func:`display_orders` walks to the next unused
+#: one (by permutation index); only reached when at most half of all orders are taken, where a
+#: draw collides with probability below 1/2, so the walk is a never-hang guarantee, not a path
+_REDRAWS = 32
+
+
+def distinct_orders(n: int, cap: int | None = None) -> int:
+    """How many distinct orders ``n`` distinct texts have (``n!``), or ``cap`` if that is fewer.
+
+    Stops multiplying once ``cap`` is reached, so it is cheap for any ``n``.
+    """
+    total = 1
+    for i in range(2, n + 1):
+        total *= i
+        if cap is not None and total >= cap:
+            return cap
+    return total if cap is None else min(total, cap)
+
+
+def orders_for(n: int, permutations: str | int) -> int:
+    """How many display orders an item with ``n`` distinct texts gets: 1 for ``none``, ``n``
+    for ``latin``, ``min(K, n!)`` for ``K``; 0 when ``n`` is 0."""
+    if n <= 0:
+        return 0
+    if permutations == "none":
+        return 1
+    if permutations == "latin":
+        return n
+    return distinct_orders(n, int(permutations))
+
+
+def permutation_index(order: Sequence[int]) -> int:
+    """The lexicographic index (Lehmer code) of ``order``, a permutation of ``range(len(order))``."""
+    n = len(order)
+    index = 0
+    pool = list(range(n))
+    for pos, value in enumerate(order):
+        rank = pool.index(value)
+        pool.pop(rank)
+        index = index * (n - pos) + rank
+    return index
+
+
+def nth_permutation(n: int, index: int) -> list[int]:
+    """The permutation of ``range(n)`` with lexicographic index ``index`` (inverse of
+    :func:`permutation_index`)."""
+    digits = []
+    for radix in range(1, n + 1):
+        index, digit = divmod(index, radix)
+        digits.append(digit)
+    pool = list(range(n))
+    return [pool.pop(d) for d in reversed(digits)]
+
+
 def display_orders(n: int, rng: random.Random, permutations: str | int) -> list[list[int]]:
     """The orders (lists of group indexes) an item is shown in.
 
     ``"none"``: one seeded shuffle. ``"latin"``: the n cyclic rotations of that shuffle, so every
-    candidate appears once in every slot. ``K`` (int): K seeded random orders, the first being the
-    base shuffle.
+    candidate appears once in every slot. ``K`` (int): ``min(K, n!)`` distinct seeded orders, the
+    first being the base shuffle; K beyond the ``n!`` distinct orders would only repeat prompts,
+    so it is capped (the summary's ``permutations`` block reports the capped items).
+
+    How the K orders are drawn, without ever listing all ``n!`` orders of a large ``n``:
+
+    - when they are at most half of all orders: seeded shuffles, a shuffle equal to an order
+      already drawn is redrawn (the same sequence as plain shuffles until a collision); after
+      :data:`_REDRAWS` collisions in a row the next unused permutation index is taken;
+    - otherwise (``n! < 2K``, so ``n!`` is small): the other ``n! - 1`` permutation indexes are
+      shuffled and the first ``K - 1`` taken (every order once when ``K >= n!``).
     """
     base = list(range(n))
     rng.shuffle(base)
@@ -65,25 +129,79 @@ def display_orders(n: int, rng: random.Random, permutations: str | int) -> list[
         return [base]
     if permutations == "latin":
         return [base[r:] + base[:r] for r in range(n)]
-    count = int(permutations)
+    count = orders_for(n, permutations)
+    total = distinct_orders(n, 2 * count + 1)
+    if 2 * count > total:  # dense: n! < 2K is small enough to list
+        total = distinct_orders(n)
+        first = permutation_index(base)
+        rest = [i for i in range(total) if i != first]
+        rng.shuffle(rest)
+        return [base, *(nth_permutation(n, i) for i in rest[: count - 1])]
     orders = [base]
-    for _ in range(count - 1):
+    seen = {tuple(base)}
+    while len(orders) < count:
         order = list(range(n))
         rng.shuffle(order)
+        redraws = 0
+        while tuple(order) in seen and redraws < _REDRAWS:
+            rng.shuffle(order)
+            redraws += 1
+        if tuple(order) in seen:  # astronomically rare: walk to the next unused index
+            full = distinct_orders(n)
+            index = permutation_index(order)
+            while tuple(order) in seen:
+                index = (index + 1) % full
+                order = nth_permutation(n, index)
+        seen.add(tuple(order))
         orders.append(order)
     return orders
 
 
+def permutation_cap(items: Sequence[Item], permutations: str | int) -> dict[str, Any] | None:
+    """What ``--permutations K`` gave, for the summary: ``None`` unless K is an integer.
+
+    ``{"requested": K, "items": items with candidates, "capped_items": items with fewer than K
+    distinct orders (judged once per distinct order), "max_distinct": the most distinct orders
+    among the capped items (``None`` if none was capped), "orders": display orders in all}``.
+    """
+    if not isinstance(permutations, int):
+        return None
+    items_with = capped = orders = 0
+    max_distinct: int | None = None
+    for item in items:
+        n = len({text.strip() for text in item.candidates.values()})
+        if not n:
+            continue
+        items_with += 1
+        got = orders_for(n, permutations)
+        orders += got
+        if got < permutations:
+            capped += 1
+            max_distinct = got if max_distinct is None else max(max_distinct, got)
+    return {
+        "requested": permutations,
+        "items": items_with,
+        "capped_items": capped,
+        "max_distinct": max_distinct,
+        "orders": orders,
+    }
+
+
 def parse_permutations(value: str) -> str | int:
-    """``none`` | ``latin`` | a positive integer K (``1`` means the same as ``none``)."""
-    value = value.strip().lower()
-    if value in ("none", "latin"):
-        return value
-    if value.isdigit() and int(value) >= 1:
-        return "none" if int(value) == 1 else int(value)
+    """``none`` | ``latin`` | a positive integer K (``1`` means the same as ``none``).
+
+    K larger than an item's number of distinct orders is capped per item (see
+    :func:`display_orders`)."""
+    text = str(value).strip().lower()
+    if text in ("none", "latin"):
+        return text
+    if re.fullmatch(r"[0-9]+", text) and int(text) >= 1:
+        return "none" if int(text) == 1 else int(text)
     from fqeval.errors import UsageError
 
-    raise UsageError(f"--permutations: expected none, latin or a positive integer, got '{value}'")
+    raise UsageError(
+        f"--permutations: expected none, latin or a positive integer, got '{str(value)[:40]}'"
+    )
 
 
 def render(
@@ -201,11 +319,7 @@ def permuted_tasks(
 
 def count_orders(items: Sequence[Item], permutations: str | int) -> int:
     """How many tasks :func:`permuted_tasks` yields, without rendering any."""
-    total = 0
-    for item in items:
-        n = len({text.strip() for text in item.candidates.values()})
-        if n:
-            total += (
-                1 if permutations == "none" else n if permutations == "latin" else int(permutations)
-            )
-    return total
+    return sum(
+        orders_for(len({text.strip() for text in item.candidates.values()}), permutations)
+        for item in items
+    )

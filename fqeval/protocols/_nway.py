@@ -2,8 +2,10 @@
 
 Each item's distinct candidate texts are shown as ``candidate_A``, ``candidate_B``, ... in a
 seeded shuffle. With ``permutations="latin"`` the item is judged once per cyclic rotation of that
-shuffle (every candidate appears once in every slot), with ``K`` in K seeded orders; the analysis
-turns the judgments into vote shares.
+shuffle (every candidate appears once in every slot), with ``K`` in K distinct seeded orders
+(capped per item at the ``n!`` orders its ``n`` distinct texts have; the summary's
+``permutations`` block and ``notes`` say how many items were capped); the analysis turns the
+judgments into vote shares.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fqeval.protocols._common import (
     choice_schema,
     count_orders,
     match_label,
+    permutation_cap,
     permuted_tasks,
     reason_of,
 )
@@ -60,6 +63,22 @@ class PermutedProtocol(Protocol):
 
     def count(self, data: EvalData) -> int:
         return count_orders(data.items, self.permutations)
+
+    def summary_notes(self, data: EvalData) -> dict[str, Any]:
+        """With ``permutations=K``: the ``permutations`` block of :func:`permutation_cap` and,
+        when some item has fewer than K distinct orders, a line in ``notes`` saying so."""
+        cap = permutation_cap(data.items, self.permutations)
+        if cap is None:
+            return {}
+        notes: dict[str, Any] = {"permutations": cap}
+        if cap["capped_items"]:
+            notes["notes"] = [
+                f"--permutations {cap['requested']}: {cap['capped_items']} of {cap['items']} "
+                f"items have fewer distinct candidate orders (at most {cap['max_distinct']:,}); "
+                "each was shown once in every distinct order instead of repeating orders "
+                f"({cap['orders']:,} orders in all)"
+            ]
+        return notes
 
     def sampling(self) -> Sampling:
         return self._sampling

@@ -19,10 +19,26 @@ from fqeval.protocols._nway import PermutedProtocol
 
 
 def rank_schema(labels: Sequence[str]) -> dict[str, Any]:
+    """JSON schema of ``{"ranking": [ids], "reason": str}`` for the ``labels`` shown.
+
+    The array is bounded with ``minItems`` = ``maxItems`` = ``len(labels)``: without bounds a
+    grammar-constrained decoder (llama.cpp, vLLM) may keep emitting ids until ``max_tokens``.
+    OpenAI strict structured outputs, vLLM's guided decoding (xgrammar, guidance) and llama.cpp
+    all enforce both keywords. ``uniqueItems`` is deliberately absent (OpenAI strict mode
+    rejects it, xgrammar does not support it, llama.cpp ignores it): :meth:`RankProtocol.parse`
+    rejects repeats instead, and a server that rejects the schema anyway gets a plain prompt
+    (the engine's fallback).
+    """
+    n = len(labels)
     return {
         "type": "object",
         "properties": {
-            "ranking": {"type": "array", "items": {"type": "string", "enum": list(labels)}},
+            "ranking": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(labels)},
+                "minItems": n,
+                "maxItems": n,
+            },
             "reason": {"type": "string"},
         },
         "required": ["ranking", "reason"],
