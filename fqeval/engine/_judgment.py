@@ -21,6 +21,10 @@ winner_systems       the systems behind the winning text (a shared text lists se
 winner_system        ``winner_systems[0]`` or ``None``
 score                score mode: 1-5
 expected_score       score mode with logprobs: sum p(s)*s over 1-5
+expected_score_mass  score mode with logprobs: probability the digits 1-5 carried at the score
+                     token
+expected_score_note  why ``expected_score`` is ``None`` (no_logprobs | score_token_not_found |
+                     score_token_not_a_digit | low_digit_mass)
 ranking              rank mode: labels best first
 ranking_systems      rank mode: systems of each ranked label (list of lists)
 raw                  the judge's last raw reply text
@@ -29,6 +33,8 @@ reasks               re-asks made
 prompt_tokens, completion_tokens, cached_tokens   summed over attempts
 latency_s            summed call latency
 cached               true when it came from the judgment store without a call
+reused               true when an identical prompt was answered earlier in this run (no call
+                     of its own: attempts and tokens are 0, the answer is re-parsed for it)
 cache_key            the store key
 ===================  ==========================================================================
 """
@@ -58,6 +64,7 @@ class Judgment:
     latency_s: float = 0.0
     cached: bool = False
     cache_key: str = ""
+    reused: bool = False
 
     @property
     def valid(self) -> bool:
@@ -101,6 +108,8 @@ class Judgment:
             "winner_system": winner_systems[0] if winner_systems else None,
             "score": verdict.score if verdict else None,
             "expected_score": verdict.expected_score if verdict else None,
+            "expected_score_mass": verdict.expected_score_mass if verdict else None,
+            "expected_score_note": verdict.expected_score_note if verdict else None,
             "ranking": ranking,
             "ranking_systems": ranking_systems,
             "raw": self.raw,
@@ -111,5 +120,6 @@ class Judgment:
             "cached_tokens": self.cached_tokens,
             "latency_s": round(self.latency_s, 6),
             "cached": self.cached,
+            "reused": self.reused,
             "cache_key": self.cache_key,
         }

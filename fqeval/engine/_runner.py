@@ -1,36 +1,52 @@
 """Run every (task, judge) judgment: bounded concurrency, limits, retries, re-asks, the store.
 
-How one judgment goes (per judge of the panel):
+One judgment is one small state machine (:class:`_Job`), driven the same way by the
+single-call path (:meth:`Judge.complete`, many in flight) and the batched path
+(:meth:`Judge.complete_many`, in-process vLLM): every attempt's outcome goes through
+:meth:`_Run._on_reply` or :meth:`_Run._on_error`, which decide *retry*, *re-ask* or *finish*.
 
-1. The store key is computed from the request as the protocol built it (see
-   :func:`fqeval.engine.cache_key`). A stored row is re-parsed with the current parser and
-   returned without a call, unless ``use_cache`` is off, or ``retry_invalid`` is on and the row
-   does not validate now.
-2. Otherwise the judge is called. A failed call (:class:`JudgeError` with ``retryable``, or no
-   reply within ``request_timeout``) is retried after an exponential backoff with jitter that
-   honours ``Retry-After``, up to ``max_retries`` times; a non-retryable one fails at once. When
-   the server rejects the reply schema (:class:`SchemaUnsupportedError`) the judge stops
-   sending it for the rest of the run and the call is redone without it (not a failure). Until
-   one call with the schema has succeeded, calls carrying it go one at a time, so a server that
+1. **Key.** The store key is computed from the request as the protocol built it (see
+   :func:`fqeval.engine.cache_key`). An identical prompt is asked once per run: a copy that
+   arrives while the first is in flight waits in the in-flight registry and is handed the same
+   answer (re-parsed for its own task, ``reused``, no tokens), with or without a store; a copy
+   that arrives later reads the store, or the run's memo of answers the store cannot give back
+   (no store, ``--no-cache``, ``--retry-invalid``, failed calls).
+2. **Store.** A stored row is re-parsed with the current parser and returned without a call,
+   unless ``use_cache`` is off, or ``retry_invalid`` is on and the row does not validate now.
+3. **Attempt and classify.** A failed call is a :class:`JudgeError` of one kind
+   (:data:`fqeval.judges.ERROR_KINDS`): ``rate_limit`` and ``transient`` are retried after an
+   exponential backoff with jitter that honours ``Retry-After``, up to ``max_retries`` times,
+   except that the same status and message twice in a row for one request is taken as
+   deterministic: the judgment ends invalid with the server's message and is stored. So is a
+   ``rejected`` prompt (context length). ``fatal`` (quota exhausted, key refused, no such
+   model) stops the run at once. ``failed`` ends the judgment without a retry. When the server
+   rejects the reply schema (:class:`SchemaUnsupportedError`) the judge stops sending it for
+   the rest of the run and the call is redone without it (not a failure); until one call with
+   the schema has succeeded, single calls carrying it go one at a time, so a server that
    rejects it sees exactly one rejected request.
-3. A reply that :meth:`Protocol.parse` rejects is re-asked up to ``max_reasks`` times: the
-   original messages, the bad reply as an assistant message and a user message naming the
-   reason. After that the judgment is invalid with the reason and the raw reply.
-4. A judgment with a reply (valid or invalid) is committed to the store, then counted, then
-   handed to ``on_judgment``. A judgment whose call failed for good is handed over as invalid
+4. **Re-ask.** A reply that :meth:`Protocol.parse` rejects is re-asked up to ``max_reasks``
+   times: the original messages, the bad reply as an assistant message and a user message
+   naming the reason. A reply cut at ``max_tokens`` (``finish_reason == "length"``) that does
+   not parse is not re-asked (it would be cut again): it ends invalid as "cut off at
+   max_tokens=N".
+5. **Finish.** A judgment with a reply (valid or invalid) or a deterministic refusal is
+   committed to the store, then counted, then handed to ``on_judgment``, and so is every copy
+   that waited for it. A judgment whose call failed for good is handed over as invalid
    (``"call failed: ..."``) but not stored, so the next run tries it again.
 
 Work is pulled lazily from the task iterator by a fixed pool of workers, so memory stays
 bounded however many tasks there are. ``concurrency`` bounds the calls in flight per judge.
-Batched judges (in-process vLLM) get whole chunks of ``batch_size`` requests per
-:meth:`Judge.complete_many` call, one chunk in flight at a time; ``request_timeout`` does not
-apply to them (a local batch cannot be abandoned half-way).
+Batched judges get whole chunks of ``batch_size`` requests per :meth:`Judge.complete_many`
+call, one chunk in flight at a time; ``request_timeout`` does not apply to them (a local batch
+cannot be abandoned half-way).
 
-Stopping: ``breaker_failures`` consecutive failed judgments on one judge cancel the calls in
-flight and raise :class:`RunAbortedError`; reaching ``max_cost`` stops starting new judgments,
-lets those in flight finish, then raises :class:`RunAbortedError`. Cancellation (Ctrl-C)
-cancels the calls in flight and re-raises. In every case each finished judgment is already
-committed to the store.
+Stopping never loses what was paid for. Reaching ``max_cost`` stops taking new tasks; the
+judgments already started finish (retries and re-asks included). The circuit breaker
+(``breaker_failures`` consecutive failed judgments on one judge) and a ``fatal`` error stop
+taking new tasks and stop retrying: calls in flight still finish and are recorded, judgments
+waiting for a retry or a re-ask end with their last error or reason. Then
+:class:`RunAbortedError` is raised, carrying the stats. Cancellation (Ctrl-C) cancels the
+calls in flight and re-raises; every finished judgment is already committed to the store.
 """
 
 from __future__ import annotations
@@ -39,7 +55,7 @@ import asyncio
 import random
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence, Sized
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fqeval.engine._judgment import Judgment
 from fqeval.engine._key import cache_key
@@ -108,8 +124,20 @@ async def _within(call: Awaitable[JudgeReply], seconds: float) -> JudgeReply:
     return await asyncio.wait_for(call, seconds)
 
 
-class _Abort(Exception):
-    """Raised inside a worker to stop the whole run (circuit breaker)."""
+#: what the run's memo holds for a key whose answer is in the store (read it whatever
+#: ``use_cache`` and ``retry_invalid`` say: it was answered in this run)
+_STORED = "stored"
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """How the asking of one prompt ended: what copies of the same prompt are handed."""
+
+    reply: JudgeReply | None
+    #: the invalid reason when there is no reply (a failed call or a server refusal)
+    reason: str | None
+    failed: bool
+    reasks: int = 0
 
 
 @dataclass
@@ -134,6 +162,24 @@ class _Tally:
         self.reply = reply
 
 
+@dataclass
+class _Job:
+    """One judgment being asked: the state machine's state."""
+
+    task: Task
+    lane: _Lane
+    key: str
+    messages: tuple[Message, ...]
+    tally: _Tally = field(default_factory=_Tally)
+    #: failed attempts of the current request (reset by a reply)
+    failures: int = 0
+    #: ``(status, message)`` of the last failed attempt, to spot deterministic errors
+    last_error: tuple[int | None, str] | None = None
+    #: what the job is waiting for between attempts: the error to retry or the reason to re-ask
+    pending_error: JudgeError | None = None
+    pending_reason: str | None = None
+
+
 class _Lane:
     """Per-judge state: limits, the schema probe, the breaker count, batching buffer."""
 
@@ -147,8 +193,12 @@ class _Lane:
         self.schema_state = "unknown" if judge.use_schema else "off"
         self.probe_lock = asyncio.Lock()
         self.consecutive_failures = 0
-        self.buffer: list[tuple[Task, str]] = []
+        self.buffer: list[_Job] = []
         self.batch_lock = asyncio.Lock()
+        #: key -> copies of the prompt waiting for the call in flight
+        self.in_flight: dict[str, list[Task]] = {}
+        #: key -> how a prompt answered earlier in this run ended, where the store cannot say
+        self.memo: dict[str, _Outcome | str] = {}
 
     async def limit(self, request: JudgeRequest) -> None:
         if self.rpm is not None:
@@ -162,6 +212,13 @@ class _Lane:
         tally.add(reply)
         self.stats.add_tokens(reply.prompt_tokens, reply.completion_tokens, reply.cached_tokens)
         self.stats.latencies.append(reply.latency_s)
+
+    def count_error(self, tally: _Tally, error: JudgeError) -> None:
+        """Account what a failed call cost, where the server reported it."""
+        if error.prompt_tokens or error.completion_tokens:
+            tally.prompt_tokens += error.prompt_tokens
+            tally.completion_tokens += error.completion_tokens
+            self.stats.add_tokens(error.prompt_tokens, error.completion_tokens, 0)
 
     def schema_rejected(self) -> None:
         if self.judge.use_schema:
@@ -202,10 +259,14 @@ class _Run:
             )
             self.stats.judges[judge.spec] = stats
             self.lanes.append(_Lane(judge, stats, options))
+        #: no new tasks are taken (cost cap, breaker, fatal error)
         self.stopping = False
+        #: no retries or re-asks either (breaker, fatal error)
+        self.halted = False
         self.abort_message: str | None = None
-        self.in_flight: dict[str, asyncio.Event] = {}
         self.rng = random.Random()
+        #: the memo is needed where the store cannot answer for a prompt asked in this run
+        self.memo_all = store is None or not options.use_cache or options.retry_invalid
 
     # ------------------------------------------------------------------ the worker pool
 
@@ -223,21 +284,17 @@ class _Run:
         workers = [asyncio.create_task(self._worker(units)) for _ in range(max(1, size))]
         try:
             await asyncio.gather(*workers)
-        except BaseException as err:
+        except BaseException:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            if isinstance(err, _Abort):
-                self.abort_message = str(err)
-            else:
-                raise
+            raise
         finally:
             for lane in self.lanes:
                 await lane.judge.aclose()
+            self.stats.aborted = self.abort_message
             if self.progress is not None:
-                self.stats.aborted = self.abort_message
                 self.progress.finish(self.stats)
-        self.stats.aborted = self.abort_message
         if self.abort_message is not None:
             raise RunAbortedError(self.abort_message, stats=self.stats)
         return self.stats
@@ -248,101 +305,209 @@ class _Run:
                 task, lane = next(units)
             except StopIteration:
                 break
-            if lane.judge.batched:
-                await self._buffer(task, lane)
-            else:
-                await self._judge_one(task, lane)
+            job = self._start(task, lane)
+            if job is not None:
+                if lane.judge.batched:
+                    lane.buffer.append(job)
+                    if len(lane.buffer) >= self.options.batch_size:
+                        chunk, lane.buffer = lane.buffer, []
+                        await self._run_batch(lane, chunk)
+                else:
+                    async with lane.slots:
+                        await self._ask(job)
             # Cached judgments and in-process judges finish without ever suspending; yield to
             # the loop so Ctrl-C (a task cancellation) gets through and finished timers are
             # freed, instead of one worker running the whole run in a single step.
             await asyncio.sleep(0)
-        # the iterator is exhausted: whatever a batched judge collected goes out now
+        # no more tasks: whatever a batched judge collected goes out now (jobs already started
+        # are finished even when the run is stopping: they are registered as in flight)
         for lane in self.lanes:
-            if lane.buffer and not self.stopping:
+            if lane.buffer:
                 chunk, lane.buffer = lane.buffer, []
                 await self._run_batch(lane, chunk)
 
-    # ------------------------------------------------------------------ one judgment at a time
-
-    async def _judge_one(self, task: Task, lane: _Lane) -> None:
+    def _start(self, task: Task, lane: _Lane) -> _Job | None:
+        """A job for ``task``, or ``None`` when it was answered without a call of its own."""
         key = cache_key(lane.judge, key_request(task, self.protocol))
-        waiting = self.in_flight.get(key)
-        if waiting is not None:  # the same question is being asked right now: reuse its answer
-            await waiting.wait()
-        if self._from_store(task, lane, key) or self._replay_miss(task, lane, key):
-            return
-        done = self.in_flight[key] = asyncio.Event()
-        try:
-            async with lane.slots:
-                await self._ask(task, lane, key)
-        finally:
-            done.set()
-            del self.in_flight[key]
+        waiting = lane.in_flight.get(key)
+        if waiting is not None:  # the same prompt is being asked right now: wait for it
+            waiting.append(task)
+            return None
+        known = lane.memo.get(key)
+        if isinstance(known, _Outcome):
+            self._emit_copy(task, lane, key, known)
+            return None
+        if self._from_store(task, lane, key, answered=known is not None):
+            return None
+        if self.options.replay_only:
+            reason = "not in the judgment store (--replay-only makes no calls)"
+            self._emit(lane, self._judgment(task, lane, key, _Tally(), None, reason))
+            return None
+        lane.in_flight[key] = []
+        return _Job(task, lane, key, task.messages)
 
-    async def _ask(self, task: Task, lane: _Lane, key: str) -> None:
-        tally = _Tally()
-        messages = task.messages
+    # ------------------------------------------------------------------ single calls
+
+    async def _ask(self, job: _Job) -> None:
         while True:
-            try:
-                reply = await self._call(task, lane, messages, tally)
-            except JudgeError as err:
-                self._finish_failure(task, lane, key, tally, err)
+            if self.halted and not self._proceed_halted(job):
                 return
-            lane.consecutive_failures = 0
-            verdict, reason = self._parse(task, reply)
-            if verdict is None and tally.reasks < self.options.max_reasks:
-                tally.reasks += 1
-                lane.stats.reasks += 1
-                messages = reask_messages(task, reply.text, reason or "")
-                continue
-            self._finish_reply(task, lane, key, tally, verdict, reason)
-            return
-
-    async def _call(
-        self, task: Task, lane: _Lane, messages: tuple[Message, ...], tally: _Tally
-    ) -> JudgeReply:
-        failures = 0
-        timeout = self.options.request_timeout
-        while True:
-            probe = False
-            if lane.schema_state == "unknown" and task.schema is not None:
-                await lane.probe_lock.acquire()
-                if lane.schema_state == "unknown":
-                    probe = True
-                else:
-                    lane.probe_lock.release()
             try:
-                request = self._request(task, lane, messages)
-                await lane.limit(request)
-                tally.attempts += 1
-                lane.stats.calls += 1
-                try:
-                    reply = await _within(lane.judge.complete(request), timeout)
-                except asyncio.TimeoutError:
-                    error: JudgeError = JudgeError(
-                        f"no reply within {timeout:g} s (--request-timeout)", retryable=True
+                reply = await self._call(job)
+            except JudgeError as err:
+                delay = self._on_error(job, err)
+                if delay is None:
+                    return
+                if delay:
+                    await asyncio.sleep(delay)
+                continue
+            if not self._on_reply(job, reply):
+                return
+
+    async def _call(self, job: _Job) -> JudgeReply:
+        """One attempt of ``job``'s current request (the schema probe held while needed)."""
+        lane, task = job.lane, job.task
+        probe = False
+        if lane.schema_state == "unknown" and task.schema is not None:
+            await lane.probe_lock.acquire()
+            if lane.schema_state == "unknown":
+                probe = True
+            else:
+                lane.probe_lock.release()
+        try:
+            request = self._request(job)
+            await self._count_attempt(job, request)
+            timeout = self.options.request_timeout
+            try:
+                reply = await _within(lane.judge.complete(request), timeout)
+            except asyncio.TimeoutError:
+                raise JudgeError(
+                    f"no reply within {timeout:g} s (--request-timeout)", kind="transient"
+                ) from None
+            if request.schema is not None:
+                lane.schema_state = "ok"
+            return reply
+        finally:
+            if probe:
+                lane.probe_lock.release()
+
+    async def _count_attempt(self, job: _Job, request: JudgeRequest) -> None:
+        await job.lane.limit(request)
+        job.tally.attempts += 1
+        job.lane.stats.calls += 1
+
+    # ------------------------------------------------------------------ batched judges
+
+    async def _run_batch(self, lane: _Lane, chunk: list[_Job]) -> None:
+        async with lane.batch_lock:
+            pending = chunk
+            while pending:
+                if self.halted:
+                    pending = [job for job in pending if self._proceed_halted(job)]
+                    if not pending:
+                        break
+                requests = [self._request(job) for job in pending]
+                for job, request in zip(pending, requests, strict=True):
+                    await self._count_attempt(job, request)
+                results = await lane.judge.complete_many(requests)
+                if len(results) != len(requests):
+                    raise RuntimeError(
+                        f"{lane.judge.spec}: complete_many returned {len(results)} results "
+                        f"for {len(requests)} requests"
                     )
-                except SchemaUnsupportedError as err:
-                    if request.schema is not None:
-                        lane.schema_rejected()
-                        continue
-                    error = err
-                except JudgeError as err:
-                    error = err
-                else:
-                    if request.schema is not None:
-                        lane.schema_state = "ok"
-                    lane.count_reply(tally, reply)
-                    return reply
-            finally:
-                if probe:
-                    lane.probe_lock.release()
-            if not error.retryable or failures >= self.options.max_retries:
-                raise error
-            delay = self._delay(failures, error.retry_after)
-            failures += 1
-            lane.stats.retries += 1
-            await asyncio.sleep(delay)
+                later: list[_Job] = []
+                delay = 0.0
+                # every result is recorded before anything stops: a breaker that trips on the
+                # third result still stores the good replies after it
+                for job, request, result in zip(pending, requests, results, strict=True):
+                    if isinstance(result, JudgeError):
+                        if isinstance(result, SchemaUnsupportedError) and request.schema is None:
+                            result = JudgeError(str(result), kind="failed", status=result.status)
+                        wait = self._on_error(job, result)
+                        if wait is not None:
+                            later.append(job)
+                            delay = max(delay, wait)
+                    else:
+                        if request.schema is not None:
+                            lane.schema_state = "ok"
+                        if self._on_reply(job, result):
+                            later.append(job)
+                if delay:
+                    await asyncio.sleep(delay)
+                pending = later
+
+    # ------------------------------------------------------------------ the state machine
+
+    def _on_reply(self, job: _Job, reply: JudgeReply) -> bool:
+        """Account and judge a reply; ``True`` when ``job`` must be asked again (a re-ask)."""
+        lane = job.lane
+        lane.count_reply(job.tally, reply)
+        lane.consecutive_failures = 0
+        job.failures, job.last_error, job.pending_error = 0, None, None
+        verdict, reason = self._judge_reply(job.task, reply)
+        if (
+            verdict is None
+            and reply.finish_reason != "length"
+            and job.tally.reasks < self.options.max_reasks
+            and not self.halted
+        ):
+            job.tally.reasks += 1
+            lane.stats.reasks += 1
+            job.pending_reason = reason
+            job.messages = reask_messages(job.task, reply.text, reason or "")
+            return True
+        self._finish(job, verdict, reason)
+        return False
+
+    def _on_error(self, job: _Job, error: JudgeError) -> float | None:
+        """Classify a failed attempt: the delay before retrying, or ``None`` (finished)."""
+        lane = job.lane
+        lane.count_error(job.tally, error)
+        if isinstance(error, SchemaUnsupportedError):
+            lane.schema_rejected()
+            return 0.0  # the same request again, as a plain prompt; not a failure
+        if error.kind == "fatal":
+            self._halt(f"stopped: {error}; finished judgments are stored, rerun to resume")
+            self._finish_failure(job, error)
+            return None
+        if error.kind == "rejected":
+            self._finish(job, None, f"rejected by the server: {error}", error=True)
+            return None
+        signature = (error.status, str(error))
+        if error.status is not None and signature == job.last_error:
+            self._finish(
+                job, None, f"the server gave the same error twice: {error}", error=True
+            )
+            return None
+        job.last_error = signature
+        if not error.retryable or job.failures >= self.options.max_retries or self.halted:
+            self._finish_failure(job, error)
+            return None
+        delay = self._delay(job.failures, error.retry_after)
+        job.failures += 1
+        job.pending_error = error
+        lane.stats.retries += 1
+        return delay
+
+    def _proceed_halted(self, job: _Job) -> bool:
+        """After a halt, a job waiting between attempts ends instead; ``True`` if it may go on.
+
+        A job waiting for a retry ends with its last error (not stored); one waiting for a
+        re-ask ends invalid with its last reply and reason (stored: that reply was paid for).
+        """
+        if job.pending_error is not None:
+            self._finish_failure(job, job.pending_error)
+            return False
+        if job.pending_reason is not None:
+            self._finish(job, None, job.pending_reason)
+            return False
+        return True
+
+    def _halt(self, message: str) -> None:
+        """Stop taking tasks, retrying and re-asking (breaker, fatal error)."""
+        if not self.halted:
+            self.halted = self.stopping = True
+            self.abort_message = message
 
     def _delay(self, failures: int, retry_after: float | None) -> float:
         return retry_delay(
@@ -353,136 +518,47 @@ class _Run:
             jitter=self.rng.uniform(0.5, 1.0),
         )
 
-    def _request(self, task: Task, lane: _Lane, messages: tuple[Message, ...]) -> JudgeRequest:
+    def _request(self, job: _Job) -> JudgeRequest:
         return JudgeRequest(
-            messages=messages,
+            messages=job.messages,
             sampling=self.sampling,
-            schema=task.schema if lane.judge.use_schema else None,
-            schema_name=task.mode,
-            task=task,
+            schema=job.task.schema if job.lane.judge.use_schema else None,
+            schema_name=job.task.mode,
+            task=job.task,
         )
 
-    def _parse(self, task: Task, reply: JudgeReply) -> tuple[Verdict | None, str | None]:
+    def _judge_reply(self, task: Task, reply: JudgeReply) -> tuple[Verdict | None, str | None]:
+        """The verdict of ``reply`` for ``task``, or ``None`` and the invalid reason."""
         try:
             return self.protocol.parse(task, reply), None
         except InvalidReplyError as err:
-            return None, str(err) or "invalid reply"
-
-    # ------------------------------------------------------------------ batched judges
-
-    async def _buffer(self, task: Task, lane: _Lane) -> None:
-        key = cache_key(lane.judge, key_request(task, self.protocol))
-        if self._from_store(task, lane, key) or self._replay_miss(task, lane, key):
-            return
-        lane.buffer.append((task, key))
-        if len(lane.buffer) >= self.options.batch_size:
-            chunk, lane.buffer = lane.buffer, []
-            await self._run_batch(lane, chunk)
-
-    async def _run_batch(self, lane: _Lane, chunk: list[tuple[Task, str]]) -> None:
-        async with lane.batch_lock:
-            pending = [(task, key, task.messages, _Tally(), 0) for task, key in chunk]
-            while pending and not self.stopping:
-                requests = [self._request(task, lane, msgs) for task, _, msgs, _, _ in pending]
-                for (_, _, _, tally, _), request in zip(pending, requests, strict=True):
-                    await lane.limit(request)
-                    tally.attempts += 1
-                    lane.stats.calls += 1
-                results = await lane.judge.complete_many(requests)
-                if len(results) != len(requests):
-                    raise RuntimeError(
-                        f"{lane.judge.spec}: complete_many returned {len(results)} results "
-                        f"for {len(requests)} requests"
-                    )
-                later: list[tuple[Task, str, tuple[Message, ...], _Tally, int]] = []
-                delay = 0.0
-                for (task, key, msgs, tally, failures), request, result in zip(
-                    pending, requests, results, strict=True
-                ):
-                    if isinstance(result, SchemaUnsupportedError) and request.schema is not None:
-                        lane.schema_rejected()
-                        later.append((task, key, msgs, tally, failures))
-                    elif isinstance(result, JudgeError):
-                        if result.retryable and failures < self.options.max_retries:
-                            lane.stats.retries += 1
-                            delay = max(delay, self._delay(failures, result.retry_after))
-                            later.append((task, key, msgs, tally, failures + 1))
-                        else:
-                            self._finish_failure(task, lane, key, tally, result)
-                    else:
-                        lane.count_reply(tally, result)
-                        lane.consecutive_failures = 0
-                        verdict, reason = self._parse(task, result)
-                        if verdict is None and tally.reasks < self.options.max_reasks:
-                            tally.reasks += 1
-                            lane.stats.reasks += 1
-                            again = reask_messages(task, result.text, reason or "")
-                            later.append((task, key, again, tally, failures))
-                        else:
-                            self._finish_reply(task, lane, key, tally, verdict, reason)
-                if delay:
-                    await asyncio.sleep(delay)
-                pending = later
+            reason = str(err) or "invalid reply"
+        if reply.finish_reason == "length":
+            reason = (
+                f"cut off at max_tokens={self.sampling.max_tokens} "
+                f"(finish_reason: length): {reason}"
+            )
+        return None, reason
 
     # ------------------------------------------------------------------ finishing judgments
 
-    def _from_store(self, task: Task, lane: _Lane, key: str) -> bool:
-        if self.store is None or not self.options.use_cache:
-            return False
-        row = self.store.get(key)
-        if row is None:
-            return False
-        reply = JudgeReply(
-            text=row.raw,
-            logprobs=row.logprobs,
-            prompt_tokens=row.prompt_tokens,
-            completion_tokens=row.completion_tokens,
-            cached_tokens=row.cached_tokens,
-            latency_s=row.latency_s,
-        )
-        verdict, reason = self._parse(task, reply)
-        if verdict is None and self.options.retry_invalid:
-            return False
-        lane.stats.cache_hits += 1
-        self._emit(
-            lane,
-            Judgment(
-                task=task,
-                judge=lane.judge.spec,
-                verdict=verdict,
-                invalid_reason=reason,
-                raw=row.raw,
-                attempts=0,
-                reasks=row.reasks,
-                prompt_tokens=row.prompt_tokens,
-                completion_tokens=row.completion_tokens,
-                cached_tokens=row.cached_tokens,
-                latency_s=row.latency_s,
-                cached=True,
-                cache_key=key,
-            ),
-        )
-        return True
-
-    def _finish_reply(
-        self,
-        task: Task,
-        lane: _Lane,
-        key: str,
-        tally: _Tally,
-        verdict: Verdict | None,
-        reason: str | None,
+    def _finish(
+        self, job: _Job, verdict: Verdict | None, reason: str | None, *, error: bool = False
     ) -> None:
-        judgment = _judgment(task, lane, key, tally, verdict, reason)
+        """End ``job`` with a reply (or a deterministic refusal): store, emit, hand to copies."""
+        lane, tally = job.lane, job.tally
+        if error:  # the refusal, not a reply, is what the judgment holds
+            tally.raw, tally.reply = "", None
+        reply = tally.reply
         if self.store is not None:
             # committed before anyone hears of it: a crash after this line never pays again
             self.store.put(
                 StoredJudgment(
-                    key=key,
+                    key=job.key,
                     judge=lane.judge.spec,
                     model=lane.judge.model,
                     raw=tally.raw,
-                    logprobs=tally.reply.logprobs if tally.reply is not None else None,
+                    logprobs=reply.logprobs if reply is not None else None,
                     valid=verdict is not None,
                     invalid_reason=reason,
                     attempts=tally.attempts,
@@ -491,32 +567,118 @@ class _Run:
                     completion_tokens=tally.completion_tokens,
                     cached_tokens=tally.cached_tokens,
                     latency_s=tally.latency_s,
+                    finish_reason=reply.finish_reason if reply is not None else None,
+                    error=reason if error else None,
                 )
             )
-        self._emit(lane, judgment)
-        self._check_cost()
+        outcome = _Outcome(reply, None if reply is not None else reason, False, tally.reasks)
+        self._settle(job, outcome, self._judgment(job.task, lane, job.key, tally, verdict, reason))
 
-    def _replay_miss(self, task: Task, lane: _Lane, key: str) -> bool:
-        """With ``replay_only``, a judgment not in the store ends invalid without a call."""
-        if not self.options.replay_only:
-            return False
-        reason = "not in the judgment store (--replay-only makes no calls)"
-        self._emit(lane, _judgment(task, lane, key, _Tally(), None, reason))
-        return True
-
-    def _finish_failure(
-        self, task: Task, lane: _Lane, key: str, tally: _Tally, error: JudgeError
-    ) -> None:
+    def _finish_failure(self, job: _Job, error: JudgeError) -> None:
+        lane = job.lane
         lane.stats.failures += 1
         lane.consecutive_failures += 1
-        judgment = _judgment(task, lane, key, tally, None, f"call failed: {error}")
-        self._emit(lane, judgment)
-        self._check_cost()
+        reason = f"call failed: {error}"
+        judgment = self._judgment(job.task, lane, job.key, job.tally, None, reason)
+        self._settle(job, _Outcome(None, reason, True), judgment)
         if lane.consecutive_failures >= self.options.breaker_failures:
-            raise _Abort(
+            self._halt(
                 f"stopped: {lane.consecutive_failures} calls in a row to {lane.judge.spec} "
                 f"failed (last: {error}); finished judgments are stored, rerun to resume"
             )
+
+    def _settle(self, job: _Job, outcome: _Outcome, judgment: Judgment) -> None:
+        """Record how ``job`` ended for later copies, then emit it and every waiting copy."""
+        lane = job.lane
+        if outcome.failed or self.store is None:
+            lane.memo[job.key] = outcome
+        elif self.memo_all:
+            lane.memo[job.key] = _STORED
+        copies = lane.in_flight.pop(job.key, ())
+        self._emit(lane, judgment)
+        for task in copies:
+            self._emit_copy(task, lane, job.key, outcome)
+        self._check_cost()
+
+    def _emit_copy(self, task: Task, lane: _Lane, key: str, outcome: _Outcome) -> None:
+        """A copy of a prompt answered in this run: the same answer, parsed for ``task``."""
+        if outcome.reply is not None:
+            verdict, reason = self._judge_reply(task, outcome.reply)
+        else:
+            verdict, reason = None, outcome.reason
+        lane.stats.reused += 1
+        if outcome.failed:
+            lane.stats.failures += 1
+        tally = _Tally(reasks=outcome.reasks)
+        if outcome.reply is not None:
+            tally.raw = outcome.reply.text
+        self._emit(
+            lane, self._judgment(task, lane, key, tally, verdict, reason, reused=True)
+        )
+
+    def _from_store(self, task: Task, lane: _Lane, key: str, *, answered: bool) -> bool:
+        """Emit ``task``'s stored judgment if the store may answer for it (see rule 2).
+
+        ``answered``: the key was asked in this run, so its row is taken whatever
+        ``use_cache`` and ``retry_invalid`` say.
+        """
+        if self.store is None or not (self.options.use_cache or answered):
+            return False
+        row = self.store.get(key)
+        if row is None:
+            return False
+        verdict: Verdict | None
+        reason: str | None
+        if row.error is not None:
+            verdict, reason = None, row.error
+        else:
+            reply = JudgeReply(
+                text=row.raw, logprobs=row.logprobs, finish_reason=row.finish_reason
+            )
+            verdict, reason = self._judge_reply(task, reply)
+        if verdict is None and self.options.retry_invalid and not answered:
+            return False
+        lane.stats.cache_hits += 1
+        tally = _Tally(
+            reasks=row.reasks,
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.completion_tokens,
+            cached_tokens=row.cached_tokens,
+            latency_s=row.latency_s,
+            raw=row.raw,
+        )
+        self._emit(lane, self._judgment(task, lane, key, tally, verdict, reason, cached=True))
+        return True
+
+    def _judgment(
+        self,
+        task: Task,
+        lane: _Lane,
+        key: str,
+        tally: _Tally,
+        verdict: Verdict | None,
+        reason: str | None,
+        *,
+        cached: bool = False,
+        reused: bool = False,
+    ) -> Judgment:
+        """The one constructor of the judgments the engine hands over."""
+        return Judgment(
+            task=task,
+            judge=lane.judge.spec,
+            verdict=verdict,
+            invalid_reason=reason,
+            raw=tally.raw,
+            attempts=tally.attempts,
+            reasks=tally.reasks,
+            prompt_tokens=tally.prompt_tokens,
+            completion_tokens=tally.completion_tokens,
+            cached_tokens=tally.cached_tokens,
+            latency_s=tally.latency_s,
+            cached=cached,
+            reused=reused,
+            cache_key=key,
+        )
 
     def _emit(self, lane: _Lane, judgment: Judgment) -> None:
         stats = lane.stats
@@ -537,30 +699,6 @@ class _Run:
                 f"stopped: estimated cost ${self.stats.cost:.4f} reached --max-cost "
                 f"${cap:g}; finished judgments are stored, rerun with a higher cap to resume"
             )
-
-
-def _judgment(
-    task: Task,
-    lane: _Lane,
-    key: str,
-    tally: _Tally,
-    verdict: Verdict | None,
-    reason: str | None,
-) -> Judgment:
-    return Judgment(
-        task=task,
-        judge=lane.judge.spec,
-        verdict=verdict,
-        invalid_reason=reason,
-        raw=tally.raw,
-        attempts=tally.attempts,
-        reasks=tally.reasks,
-        prompt_tokens=tally.prompt_tokens,
-        completion_tokens=tally.completion_tokens,
-        cached_tokens=tally.cached_tokens,
-        latency_s=tally.latency_s,
-        cache_key=key,
-    )
 
 
 async def run_judgments(

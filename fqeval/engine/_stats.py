@@ -48,6 +48,8 @@ class JudgeStats:
     invalid: int = 0
     failures: int = 0
     cache_hits: int = 0
+    #: judgments answered by an identical prompt asked earlier in this run (no call)
+    reused: int = 0
     calls: int = 0
     retries: int = 0
     reasks: int = 0
@@ -85,6 +87,7 @@ class JudgeStats:
             "invalid": self.invalid,
             "failures": self.failures,
             "cache_hits": self.cache_hits,
+            "reused": self.reused,
             "calls": self.calls,
             "retries": self.retries,
             "reasks": self.reasks,

@@ -6,10 +6,12 @@ committed transaction before it returns, so a SIGKILL at any moment loses at mos
 flight. ``synchronous=NORMAL`` keeps a commit cheap (no fsync per row); a committed row survives
 the process being killed, only a power loss can take back the last rows.
 
-Rows hold the judge's raw reply text (and logprobs), never a parsed verdict: the current parser
-re-derives verdicts from them, so a parser fix costs no calls. Only judgments where the judge
-replied are stored; a call that failed outright (connection refused, 401, retries exhausted)
-is not, so the next run tries it again.
+Rows hold the judge's raw reply text (and logprobs, and the server's ``finish_reason``), never a
+parsed verdict: the current parser re-derives verdicts from them, so a parser fix costs no
+calls. Besides replies, a row may record a deterministic refusal (``error``: a prompt longer
+than the context, or the same server error twice in a row for the same request), so a rerun
+does not pay to hear it again. A call that failed otherwise (connection refused, retries
+exhausted, quota) is not stored, so the next run tries it again.
 """
 
 from __future__ import annotations
@@ -42,13 +44,19 @@ CREATE TABLE IF NOT EXISTS judgments (
     completion_tokens INTEGER NOT NULL,
     cached_tokens INTEGER NOT NULL,
     latency_s REAL NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    finish_reason TEXT,
+    error TEXT
 );
 """
 
+#: columns added after the first release of format 1, with their SQL types: stores made before
+#: get them with ``ALTER TABLE`` on open (old rows read as NULL)
+_ADDED_COLUMNS = (("finish_reason", "TEXT"), ("error", "TEXT"))
+
 _COLUMNS = (
     "key, judge, model, raw, logprobs, valid, invalid_reason, attempts, reasks, "
-    "prompt_tokens, completion_tokens, cached_tokens, latency_s, created_at"
+    "prompt_tokens, completion_tokens, cached_tokens, latency_s, created_at, finish_reason, error"
 )
 
 
@@ -70,6 +78,9 @@ class StoredJudgment:
     completion_tokens: int
     cached_tokens: int
     latency_s: float
+    finish_reason: str | None = None
+    #: set when the row records a deterministic refusal instead of a reply (``raw`` is empty)
+    error: str | None = None
 
 
 def default_store_path() -> Path:
@@ -127,6 +138,10 @@ class JudgmentStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            present = {r[1] for r in self._db.execute("PRAGMA table_info(judgments)")}
+            for name, sql_type in _ADDED_COLUMNS:
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE judgments ADD COLUMN {name} {sql_type}")
             row = self._db.execute("SELECT value FROM meta WHERE name='format'").fetchone()
             if row is None:
                 self._db.execute(
@@ -162,6 +177,8 @@ class JudgmentStore:
             completion_tokens=row[10],
             cached_tokens=row[11],
             latency_s=row[12],
+            finish_reason=row[14],
+            error=row[15],
         )
 
     def __contains__(self, key: object) -> bool:
@@ -173,7 +190,7 @@ class JudgmentStore:
         """Insert or replace the row for ``row.key``; committed when this returns."""
         self._db.execute(
             f"INSERT OR REPLACE INTO judgments ({_COLUMNS}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row.key,
                 row.judge,
@@ -189,6 +206,8 @@ class JudgmentStore:
                 row.cached_tokens,
                 row.latency_s,
                 time.time(),
+                row.finish_reason,
+                row.error,
             ),
         )
 

@@ -80,26 +80,57 @@ class JudgeReply:
     completion_tokens: int = 0
     cached_tokens: int = 0
     latency_s: float = 0.0
+    #: why generation ended as the server said it (``stop``, ``length``...); ``None`` if unsaid
+    finish_reason: str | None = None
+
+
+#: The classes of failed calls, as :class:`JudgeError.kind`, and what the engine does with each:
+#:
+#: ============== ============================================ ===================================
+#: kind           examples                                     the engine
+#: ============== ============================================ ===================================
+#: ``rate_limit`` 429 (not quota)                              waits (``Retry-After``), retries
+#: ``transient``  connection, timeout, 408, 409, 5xx, bad body backs off, retries; the same status
+#:                                                             and message twice in a row for one
+#:                                                             request ends it invalid (stored)
+#: ``rejected``   400 context length exceeded                  invalid with the server's message,
+#:                                                             stored, not retried
+#: ``fatal``      429 ``insufficient_quota``, 401, 403, 404    stops the run at once
+#: ``failed``     any other 4xx                                fails the judgment, not retried
+#: ============== ============================================ ===================================
+ERROR_KINDS = ("rate_limit", "transient", "rejected", "fatal", "failed")
 
 
 class JudgeError(Exception):
-    """A call failed. ``retryable`` says whether the same call may succeed later.
+    """A call failed. ``kind`` (one of :data:`ERROR_KINDS`) says what may help.
 
-    ``retry_after`` is the server's requested wait in seconds (HTTP ``Retry-After``), if any.
+    ``retryable`` is true for ``rate_limit`` and ``transient``; ``retry_after`` is the server's
+    requested wait in seconds (HTTP ``Retry-After``), if any. ``prompt_tokens`` and
+    ``completion_tokens`` are what the failed call cost where the server reported it.
     """
 
     def __init__(
         self,
         message: str,
         *,
-        retryable: bool,
+        retryable: bool | None = None,
+        kind: str | None = None,
         status: int | None = None,
         retry_after: float | None = None,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
     ) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        if kind is None:
+            kind = "transient" if retryable else "failed"
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown JudgeError kind {kind!r}")
+        self.kind = kind
+        self.retryable = kind in ("rate_limit", "transient") if retryable is None else retryable
         self.status = status
         self.retry_after = retry_after
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
 
 
 class SchemaUnsupportedError(JudgeError):

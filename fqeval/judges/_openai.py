@@ -3,9 +3,9 @@
 One ``AsyncOpenAI`` client per base URL, made on first use and kept for the whole run; several
 base URLs (replicas of one model) are load-balanced by fewest calls in flight, ties going
 round-robin. The SDK's own retries are off (``max_retries=0``): the engine owns retries and
-counts them. Failures become :class:`JudgeError` with ``retryable`` set for connection errors,
-timeouts, 408, 409, 429 and 5xx, and ``retry_after`` read from ``retry-after-ms`` or
-``retry-after`` (seconds or an HTTP date).
+counts them. Failures become :class:`JudgeError` classed by :func:`classify_status` (rate limit, transient,
+rejected prompt, fatal quota/auth/not-found, failed), with ``retry_after`` read from
+``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date).
 
 Structured output: with ``request.schema`` the call carries ``response_format`` =
 ``{"type": "json_schema", "json_schema": {"name", "schema", "strict": true}}``. A 400 or 422
@@ -45,7 +45,13 @@ from fqeval.judges._base import (
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: sent as the key to servers that need none (local vLLM, Ollama, llama.cpp)
 PLACEHOLDER_KEY = "sk-no-key-required"
-_RETRYABLE_STATUS = frozenset({408, 409, 429})
+_RETRYABLE_STATUS = frozenset({408, 409})
+#: a 400 that says the prompt does not fit (OpenAI, vLLM, llama.cpp, Ollama, SGLang wordings)
+_CONTEXT_WORDS = re.compile(
+    r"context[ _-]length|context size|context window|maximum context|too many tokens|"
+    r"exceeds the (?:available|maximum)|prompt is too long|longer than the model",
+    re.IGNORECASE,
+)
 _SCHEMA_WORDS = re.compile(r"response_format|json_schema|schema|structured|guided", re.IGNORECASE)
 
 
@@ -220,12 +226,20 @@ class OpenAIJudge(Judge):
         message = self._scrub(_error_message(err))
         if status in (400, 422) and request.schema is not None and _SCHEMA_WORDS.search(message):
             return SchemaUnsupportedError(f"structured output rejected: {message}", status=status)
-        retryable = status in _RETRYABLE_STATUS or status >= 500
+        kind, text = classify_status(status, message, _error_code(err))
+        usage = err.body.get("usage") if isinstance(err.body, dict) else None
+        usage = usage if isinstance(usage, dict) else {}
         return JudgeError(
-            f"HTTP {status}: {message}",
-            retryable=retryable,
+            text,
+            kind=kind,
             status=status,
-            retry_after=retry_after_seconds(err.response.headers) if retryable else None,
+            retry_after=(
+                retry_after_seconds(err.response.headers)
+                if kind in ("rate_limit", "transient")
+                else None
+            ),
+            prompt_tokens=_int(usage.get("prompt_tokens")),
+            completion_tokens=_int(usage.get("completion_tokens")),
         )
 
     def _scrub(self, text: str) -> str:
@@ -264,12 +278,54 @@ def _reply(body: bytes, latency: float) -> JudgeReply:
             completion_tokens=int(usage.get("completion_tokens") or 0),
             cached_tokens=int(details.get("cached_tokens") or 0),
             latency_s=latency,
+            finish_reason=choice.get("finish_reason"),
         )
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
         preview = body[:80].decode("utf-8", "replace")
         raise JudgeError(
             f"bad response body ({type(err).__name__}: {err}): {preview!r}", retryable=True
         ) from None
+
+
+def classify_status(status: int, message: str, code: str | None) -> tuple[str, str]:
+    """The :data:`fqeval.judges.ERROR_KINDS` class of an HTTP error and the line to record.
+
+    429 is a rate limit unless the body's ``code``/``type`` is ``insufficient_quota`` (OpenAI's
+    exhausted quota, which waiting does not cure); 401/403 (key refused) and 404 (no such model
+    or endpoint) are fatal for the whole run; a 400/413 naming the context length is a rejected
+    prompt (deterministic: the judgment ends invalid); 408, 409 and 5xx are transient.
+    """
+    if status == 429 and (code == "insufficient_quota" or "insufficient_quota" in message):
+        return "fatal", f"the API says the quota is exhausted (HTTP 429): {message}"
+    if status == 429:
+        return "rate_limit", f"HTTP 429: {message}"
+    if status in (401, 403):
+        return "fatal", f"the API refused the key (HTTP {status}): {message}"
+    if status == 404:
+        return "fatal", f"model or endpoint not found (HTTP 404): {message}"
+    if status in (400, 413) and (code == "context_length_exceeded" or _CONTEXT_WORDS.search(message)):
+        return "rejected", f"prompt too long for the model (HTTP {status}): {message}"
+    if status in _RETRYABLE_STATUS or status >= 500:
+        return "transient", f"HTTP {status}: {message}"
+    return "failed", f"HTTP {status}: {message}"
+
+
+def _error_code(err: openai.APIStatusError) -> str | None:
+    body = err.body
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(inner, dict):
+        for name in ("code", "type"):
+            value = inner.get(name)
+            if value == "insufficient_quota" or (name == "code" and isinstance(value, str)):
+                return value
+    return None
+
+
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _error_message(err: openai.APIStatusError) -> str:

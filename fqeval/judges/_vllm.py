@@ -207,6 +207,7 @@ def _reply(output: Any, elapsed: float) -> JudgeReply:
         completion_tokens=len(token_ids),
         cached_tokens=int(getattr(output, "num_cached_tokens", 0) or 0),
         latency_s=elapsed,
+        finish_reason=getattr(completion, "finish_reason", None),
     )
 
 

@@ -33,14 +33,6 @@ from tests.conftest import REPO_ROOT
 
 DEMO = REPO_ROOT / "data" / "demo" / "demo.csv"
 
-#: until the engine asks an identical prompt once per run without a store (or with
-#: --no-cache), it asks each duplicate separately and these comparisons fail by exactly the
-#: duplicates; drop this marker when that engine change lands
-ENGINE_REUSE_PENDING = pytest.mark.xfail(
-    reason="engine change pending: identical prompts asked once per run without a store",
-    strict=False,
-)
-
 
 class CountingJudge(HeuristicJudge):
     """The heuristic judge under its own cache identity, counting the calls it gets.
@@ -116,7 +108,6 @@ def test_estimate_reports_distinct_prompts_and_duplicates(shared: EvalData) -> N
     assert entry.as_dict()["duplicates"] == 20 and entry.as_dict()["distinct_prompts"] == 160
 
 
-@ENGINE_REUSE_PENDING
 def test_no_store_estimate_equals_engine_calls(shared: EvalData) -> None:
     proto = make_protocol("score")
     tasks = list(proto.tasks(shared))
@@ -128,7 +119,6 @@ def test_no_store_estimate_equals_engine_calls(shared: EvalData) -> None:
     )
 
 
-@ENGINE_REUSE_PENDING
 def test_no_cache_estimate_equals_engine_calls(shared: EvalData, tmp_path: Path) -> None:
     proto = make_protocol("score")
     tasks = list(proto.tasks(shared))

@@ -12,7 +12,7 @@ from fqeval.engine import EngineOptions, Judgment, JudgmentStore
 from fqeval.errors import RunAbortedError
 from fqeval.judges import make_judge
 from tests.engine.conftest import expected_winner, make_tasks, run
-from tests.fakejudge import FAULT_KINDS, GARBAGE_REPLY, FakeJudgeServer, FaultPlan, prompt_key
+from tests.fakejudge import GARBAGE_REPLY, RECOVERABLE_KINDS, FakeJudgeServer, FaultPlan, prompt_key
 
 FAST: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05}
 
@@ -24,7 +24,7 @@ def _prompt_key(task) -> str:  # type: ignore[no-untyped-def]
 def test_all_fault_kinds_mixed_give_zero_invalid_and_exact_decisions(store_path: Path) -> None:
     tasks = make_tasks(150)
     plan = FaultPlan.spread(
-        0.6, kinds=FAULT_KINDS, seed=7, max_faults_per_key=2, retry_after_s=0.02, stall_s=8.0
+        0.6, kinds=RECOVERABLE_KINDS, seed=7, max_faults_per_key=2, retry_after_s=0.02, stall_s=8.0
     )
     # a timeout far from both a normal reply and a stall, so a loaded machine cannot blur them
     options = EngineOptions(concurrency=16, request_timeout=1.5, **FAST)
@@ -38,7 +38,7 @@ def test_all_fault_kinds_mixed_give_zero_invalid_and_exact_decisions(store_path:
     for judgment in judgments:
         assert judgment.verdict.winner_label == expected_winner(judgment.task)  # type: ignore[union-attr]
     # every fault kind really happened, and no finished judgment was asked again
-    assert set(served["by_fault"]) >= set(FAULT_KINDS)
+    assert set(served["by_fault"]) >= set(RECOVERABLE_KINDS)
     assert set(served["completed_keys"].values()) == {1}
     s = stats.judges["openai:m"]
     assert s.valid == 150 and s.invalid == 0 and s.failures == 0
@@ -162,11 +162,12 @@ def test_circuit_breaker_stops_the_run_and_keeps_the_store(store_path: Path) -> 
 
 def test_non_retryable_errors_fail_at_once_and_are_not_stored(store_path: Path) -> None:
     tasks = make_tasks(3)
-    with FakeJudgeServer(policy="hash", faults=FaultPlan(fail_all_status=404)) as server:
+    # a plain 4xx (404 is fatal for the whole run: see test_lifecycle.py)
+    with FakeJudgeServer(policy="hash", faults=FaultPlan(fail_all_status=418)) as server:
         judge = make_judge("openai:m", base_urls=[server.base_url])
         with JudgmentStore(store_path) as store:
             judgments, stats = run(tasks, [judge], store, EngineOptions(**FAST))
             assert len(store) == 0  # nothing paid for: the next run tries again
         assert server.stats()["requests"] == 3
-    assert all(not j.valid and "HTTP 404" in (j.invalid_reason or "") for j in judgments)
+    assert all(not j.valid and "HTTP 418" in (j.invalid_reason or "") for j in judgments)
     assert stats.judges["openai:m"].failures == 3

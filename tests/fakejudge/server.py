@@ -57,15 +57,30 @@ FAULT_KINDS = (
     "bad_label",
     "out_of_range",
     "missing_key",
+    "quota",
+    "length",
+    "sticky_500",
+    "context_400",
 )
-HTTP_FAULTS = frozenset({"429", "500", "503"})
+HTTP_FAULTS = frozenset({"429", "500", "503", "quota", "sticky_500", "context_400"})
+#: faults that, once drawn for a prompt, answer every later request of that prompt the same
+#: way (a deterministic server error), whatever ``max_faults_per_key`` says
+STICKY_FAULTS = frozenset({"sticky_500", "context_400"})
+#: llama.cpp's reply to a generation cut inside a grammar-constrained code fence (verbatim)
+PEG_500_MESSAGE = "The model produced output that does not match the expected peg-native format"
 #: faults whose 200 reply a robust parser still accepts (no re-ask needed)
 RECOVERABLE_FAULTS = frozenset({"fenced", "prose"})
 #: faults whose 200 reply must be fixed by a re-ask
 INVALID_FAULTS = frozenset({"garbage", "empty", "bad_label", "out_of_range", "missing_key"})
-#: what :meth:`FaultPlan.spread` uses by default: everything but ``stall``, which needs
-#: client timeouts shorter than ``stall_s`` and would otherwise only slow a run down
-SPREAD_KINDS = tuple(k for k in FAULT_KINDS if k != "stall")
+#: what :meth:`FaultPlan.spread` uses by default: the faults a run recovers from completely
+#: (not ``stall``, which needs client timeouts shorter than ``stall_s`` and would otherwise only
+#: slow a run down; not the quota, cut-off and deterministic faults, which end judgments)
+SPREAD_KINDS = (
+    "429", "500", "503", "drop", "fenced", "prose", "garbage", "empty", "bad_label",
+    "out_of_range", "missing_key",
+)
+#: the faults after which every judgment still ends valid (retries and re-asks cure them)
+RECOVERABLE_KINDS = (*SPREAD_KINDS[:4], "stall", *SPREAD_KINDS[4:])
 
 GARBAGE_REPLY = "Hmm... hard to say, they all seem fine to me!"
 
@@ -84,7 +99,10 @@ class FaultPlan:
       ``retry-after-ms``.
     - ``stall_s``: a ``stall`` waits this long (after the latency) and then answers cleanly.
     - ``reject_response_format``: every request carrying ``response_format`` gets HTTP 400.
-    - ``fail_all_status``: every chat request gets this status (circuit-breaker tests).
+    - ``fail_all_status``: every chat request gets this status (circuit-breaker tests);
+      ``fail_all_code`` its error ``code`` (e.g. ``insufficient_quota``) and
+      ``fail_all_message`` its message (default: a message naming the request's number, so two
+      failures never look identical).
     """
 
     rate_429: float = 0.0
@@ -99,12 +117,22 @@ class FaultPlan:
     rate_bad_label: float = 0.0
     rate_out_of_range: float = 0.0
     rate_missing_key: float = 0.0
+    #: 429 ``insufficient_quota`` (OpenAI's exhausted quota)
+    rate_quota: float = 0.0
+    #: a 200 whose content is cut in half with ``finish_reason: "length"``
+    rate_length: float = 0.0
+    #: llama.cpp's deterministic 500 (:data:`PEG_500_MESSAGE`), the same on every retry
+    rate_sticky_500: float = 0.0
+    #: a context-length 400, the same on every retry
+    rate_context_400: float = 0.0
     seed: int = 0
     max_faults_per_key: int = 2
     retry_after_s: float = 1.0
     stall_s: float = 30.0
     reject_response_format: bool = False
     fail_all_status: int | None = None
+    fail_all_code: str | None = None
+    fail_all_message: str | None = None
 
     def __post_init__(self) -> None:
         rates = self.rates()
@@ -220,6 +248,7 @@ class JudgeService:
         self._lock = threading.Lock()
         self._seen: Counter[str] = Counter()
         self._faulted: Counter[str] = Counter()
+        self._sticky: dict[str, str] = {}
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -280,6 +309,7 @@ class JudgeService:
             if faults:
                 self._seen.clear()
                 self._faulted.clear()
+                self._sticky.clear()
 
     def note_connection(self) -> None:
         with self._lock:
@@ -373,8 +403,10 @@ class JudgeService:
             self._note_fault("fail_all")
             return _error(
                 plan.fail_all_status,
-                "fakejudge: every request fails (fail_all_status)",
-                "server_error",
+                plan.fail_all_message
+                or f"fakejudge: every request fails (fail_all_status), request {n}",
+                plan.fail_all_code or "server_error",
+                plan.fail_all_code,
                 headers=_retry_headers(plan) if plan.fail_all_status in (429, 503) else (),
                 key=key,
             )
@@ -394,13 +426,35 @@ class JudgeService:
                 "invalid_request_error",
                 key=key,
             )
-        kind = None
         with self._lock:
-            if self._faulted[key] < plan.max_faults_per_key:
+            kind = self._sticky.get(key)
+            if kind is not None:
+                self._by_fault[kind] += 1
+            elif self._faulted[key] < plan.max_faults_per_key:
                 kind = plan.choose(key, n)
                 if kind is not None:
                     self._faulted[key] += 1
                     self._by_fault[kind] += 1
+                    if kind in STICKY_FAULTS:
+                        self._sticky[key] = kind
+        if kind == "quota":
+            return _error(
+                429,
+                "You exceeded your current quota, please check your plan and billing details.",
+                "insufficient_quota",
+                "insufficient_quota",
+                key=key,
+            )
+        if kind == "sticky_500":
+            return _error(500, PEG_500_MESSAGE, "server_error", key=key)
+        if kind == "context_400":
+            return _error(
+                400,
+                "request (9000 tokens) exceeds the available context size (4096 tokens), "
+                "try increasing it",
+                "exceed_context_size_error",
+                key=key,
+            )
         if kind == "429":
             return _error(
                 429,
@@ -411,7 +465,10 @@ class JudgeService:
                 key=key,
             )
         if kind in ("500", "503"):
-            return _error(int(kind), f"fakejudge injected {kind}", "server_error", key=key)
+            # transient errors name the request, as real servers' request ids do
+            return _error(
+                int(kind), f"fakejudge injected {kind} (request {n})", "server_error", key=key
+            )
         if kind == "drop":
             return Reply(drop=True, key=key)
         mode = detect_mode(body, candidates)
@@ -424,6 +481,8 @@ class JudgeService:
         low_bit = int(plan.draw(key, n) * 2**32) % 2 if kind == "out_of_range" else 0
         content = _faulty_content(kind, mode, decision, candidates, low_bit)
         completion = self._completion(body, messages, key, n, mode, decision, content)
+        if kind == "length":
+            completion["choices"][0]["finish_reason"] = "length"
         return _json_reply(
             200,
             completion,
@@ -545,6 +604,8 @@ def _faulty_content(
         return f"```json\n{content}\n```"
     if kind == "prose":
         return f"Sure, here is my verdict: {content} Hope it helps!"
+    if kind == "length":
+        return content[: max(1, len(content) // 2)]
     return content
 
 

@@ -20,8 +20,9 @@ import openai
 import pytest
 
 from tests.fakejudge import (
-    FAULT_KINDS,
     GARBAGE_REPLY,
+    PEG_500_MESSAGE,
+    RECOVERABLE_KINDS,
     FakeJudgeServer,
     FaultPlan,
     default_score_probs,
@@ -250,7 +251,7 @@ def _check_fault(kind: str, mode: str, response: httpx.Response | Exception) -> 
             assert reply["winner"] not in {c["id"] for c in CANDS}
 
 
-CASES = [(kind, "nway") for kind in FAULT_KINDS] + [
+CASES = [(kind, "nway") for kind in RECOVERABLE_KINDS] + [
     (kind, mode)
     for kind in ("bad_label", "out_of_range", "missing_key")
     for mode in ("score", "rank")
@@ -515,3 +516,27 @@ def test_runs_as_a_process(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
+
+
+def test_ending_faults_look_like_the_real_servers_and_sticky_ones_stick() -> None:
+    """quota: OpenAI's 429 insufficient_quota; length: half a reply with finish_reason length;
+    sticky_500 / context_400: llama.cpp's deterministic errors, the same on every retry."""
+    seen: dict[str, list[httpx.Response]] = {}
+    for kind in ("quota", "length", "sticky_500", "context_400"):
+        plan = FaultPlan.spread(1.0, (kind,), max_faults_per_key=1)
+        with FakeJudgeServer(faults=plan) as srv:
+            chat = f"{srv.base_url}/chat/completions"
+            seen[kind] = [HTTP.post(chat, json=body_for("nway"), headers=AUTH) for _ in range(3)]
+    quota = seen["quota"][0]
+    assert quota.status_code == 429 and quota.json()["error"]["code"] == "insufficient_quota"
+    assert seen["quota"][1].status_code == 200  # not sticky: max_faults_per_key applies
+    cut = seen["length"][0].json()["choices"][0]
+    assert cut["finish_reason"] == "length"
+    with pytest.raises(ValueError):
+        json.loads(cut["message"]["content"])
+    assert seen["length"][1].json()["choices"][0]["finish_reason"] == "stop"
+    for kind, status in (("sticky_500", 500), ("context_400", 400)):
+        replies = seen[kind]
+        assert [r.status_code for r in replies] == [status] * 3
+        assert len({r.json()["error"]["message"] for r in replies}) == 1
+    assert seen["sticky_500"][0].json()["error"]["message"] == PEG_500_MESSAGE

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fqeval.engine import EngineOptions, JudgmentStore
-from fqeval.errors import UsageError
+from fqeval.engine import EngineOptions, Judgment, JudgmentStore
+from fqeval.errors import RunAbortedError, UsageError
 from fqeval.judges import (
     JudgeError,
     JudgeReply,
@@ -215,7 +215,9 @@ def test_api_key_is_never_written(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         assert all(j.valid for j in judgments)
         # 401s too: their messages go into judgments as reasons
         server.faults = FaultPlan(fail_all_status=401)
-        failed, _ = run(make_tasks(2, per_item=4), [judge], None, EngineOptions())
+        failed: list[Judgment] = []
+        with pytest.raises(RunAbortedError, match="refused the key"):  # 401 stops the run
+            run(make_tasks(2, per_item=4), [judge], None, EngineOptions(), out=failed)
         lines += [json.dumps(j.to_record()) for j in failed]
     (tmp_path / "judgments.jsonl").write_text("\n".join(lines))
     (tmp_path / "manifest.json").write_text(
