@@ -473,8 +473,10 @@ class _Run:
         if error.kind == "rejected":
             self._finish(job, None, f"rejected by the server: {error}", error=True)
             return None
+        # a rate limit says "wait", however often it repeats; a server error that repeats word
+        # for word for the same request is the server's answer to it
         signature = (error.status, str(error))
-        if error.status is not None and signature == job.last_error:
+        if error.kind == "transient" and error.status is not None and signature == job.last_error:
             self._finish(
                 job, None, f"the server gave the same error twice: {error}", error=True
             )
