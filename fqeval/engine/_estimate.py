@@ -9,10 +9,10 @@ from typing import Any
 from fqeval.engine._key import cache_key
 from fqeval.engine._options import EngineOptions
 from fqeval.engine._prices import PriceTable
-from fqeval.engine._runner import estimate_prompt_tokens, key_request
+from fqeval.engine._runner import estimate_prompt_tokens, key_request, read_row, store_answers
 from fqeval.engine._store import JudgmentStore
-from fqeval.judges._base import Judge, JudgeReply
-from fqeval.protocols._base import InvalidReplyError, Protocol, Task
+from fqeval.judges._base import Judge
+from fqeval.protocols._base import Protocol, Task
 
 #: output tokens of a typical judgment reply (a short JSON object with a one-sentence reason)
 TYPICAL_OUTPUT_TOKENS = 80
@@ -215,17 +215,11 @@ def _is_hit(
     task: Task,
     key: str,
 ) -> bool:
-    """Whether the engine takes ``key`` from the store: a row exists, ``use_cache`` is on and,
-    with ``retry_invalid``, the row parses as valid under the current parser."""
+    """Whether the engine takes ``key`` from the store (its rule: :func:`store_answers`)."""
     if store is None or not options.use_cache:
         return False
     row = store.get(key)
     if row is None:
         return False
-    if not options.retry_invalid:
-        return True
-    try:
-        protocol.parse(task, JudgeReply(text=row.raw, logprobs=row.logprobs))
-    except InvalidReplyError:
-        return False
-    return True
+    verdict, _ = read_row(protocol, task, row)
+    return store_answers(verdict is not None, options)

@@ -112,6 +112,48 @@ def key_request(task: Task, protocol: Protocol) -> JudgeRequest:
     )
 
 
+def judge_reply(
+    protocol: Protocol, task: Task, reply: JudgeReply
+) -> tuple[Verdict | None, str | None]:
+    """The verdict of ``reply`` for ``task``, or ``None`` and the invalid reason.
+
+    A reply that does not parse and was cut at ``max_tokens`` (``finish_reason == "length"``)
+    is named so: "cut off at max_tokens=N (finish_reason: length): <parser's reason>".
+    """
+    try:
+        return protocol.parse(task, reply), None
+    except InvalidReplyError as err:
+        reason = str(err) or "invalid reply"
+    if reply.finish_reason == "length":
+        reason = (
+            f"cut off at max_tokens={protocol.sampling().max_tokens} "
+            f"(finish_reason: length): {reason}"
+        )
+    return None, reason
+
+
+def read_row(
+    protocol: Protocol, task: Task, row: StoredJudgment
+) -> tuple[Verdict | None, str | None]:
+    """A stored row's verdict under the current parser (a stored refusal stays invalid)."""
+    if row.error is not None:
+        return None, row.error
+    reply = JudgeReply(text=row.raw, logprobs=row.logprobs, finish_reason=row.finish_reason)
+    return judge_reply(protocol, task, reply)
+
+
+def store_answers(valid: bool, options: EngineOptions, *, answered: bool = False) -> bool:
+    """The one cache-hit rule: may a stored row stand for a judgment, given its validity now?
+
+    Yes when ``use_cache`` is on, except that ``retry_invalid`` refuses rows that do not
+    validate now. ``answered`` (the key was asked earlier in this run) overrides both: a
+    prompt is asked once per run.
+    """
+    if answered:
+        return True
+    return options.use_cache and (valid or not options.retry_invalid)
+
+
 async def _within(call: Awaitable[JudgeReply], seconds: float) -> JudgeReply:
     """``call`` or :class:`asyncio.TimeoutError` after ``seconds``.
 
@@ -530,17 +572,7 @@ class _Run:
         )
 
     def _judge_reply(self, task: Task, reply: JudgeReply) -> tuple[Verdict | None, str | None]:
-        """The verdict of ``reply`` for ``task``, or ``None`` and the invalid reason."""
-        try:
-            return self.protocol.parse(task, reply), None
-        except InvalidReplyError as err:
-            reason = str(err) or "invalid reply"
-        if reply.finish_reason == "length":
-            reason = (
-                f"cut off at max_tokens={self.sampling.max_tokens} "
-                f"(finish_reason: length): {reason}"
-            )
-        return None, reason
+        return judge_reply(self.protocol, task, reply)
 
     # ------------------------------------------------------------------ finishing judgments
 
@@ -629,16 +661,8 @@ class _Run:
         row = self.store.get(key)
         if row is None:
             return False
-        verdict: Verdict | None
-        reason: str | None
-        if row.error is not None:
-            verdict, reason = None, row.error
-        else:
-            reply = JudgeReply(
-                text=row.raw, logprobs=row.logprobs, finish_reason=row.finish_reason
-            )
-            verdict, reason = self._judge_reply(task, reply)
-        if verdict is None and self.options.retry_invalid and not answered:
+        verdict, reason = read_row(self.protocol, task, row)
+        if not store_answers(verdict is not None, self.options, answered=answered):
             return False
         lane.stats.cache_hits += 1
         tally = _Tally(
