@@ -7,19 +7,34 @@
 >>> data = load_data("data/demo/demo.csv")
 >>> result = run_evaluation(RunConfig(mode="nway", judges=("heuristic",), out_dir="reports/demo"), data)
 
-Files written into ``out_dir`` (the public contract of DESIGN.md): ``judgments.jsonl`` (streamed
-as judgments finish, so a killed run leaves what it finished), ``summary.json``,
-``manifest.json`` and ``report.md`` (plus ``report.html`` when asked).
+Files written into ``out_dir`` (the public contract of DESIGN.md): ``judgments.jsonl``,
+``summary.json``, ``manifest.json`` and ``report.md`` (plus ``report.html`` when asked).
+
+A run directory is complete or untouched:
+
+- Every option, input and judge spec is checked first (:func:`prepare_run`); a bad one raises
+  before anything is created under ``out_dir`` or in the store.
+- The run is written into a hidden sibling, ``.<name>.partial-<pid>-<random>`` (its
+  ``judgments.jsonl`` is line-buffered, so it follows the store closely), and moved onto
+  ``out_dir`` only when every file is written (:func:`publish_run_dir`). A process killed on
+  the way leaves the old ``out_dir`` as it was (or none, if there was none); the next run into
+  the same ``out_dir`` deletes the leftovers of dead runs.
+- A run that stops early (:class:`fqeval.errors.RunAbortedError`: cost cap, circuit breaker,
+  quota or auth; or Ctrl-C) still writes and publishes its manifest, summary and report of what
+  finished, with ``run.status = "stopped"`` and ``run.stop_reason``, and the report opens with
+  a "Partial run" banner. A finished run has ``run.status = "complete"``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import datetime as _dt
 import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,11 +46,14 @@ from fqeval.data._records import EvalData
 from fqeval.engine import (
     EngineOptions,
     JudgmentStore,
+    PriceTable,
+    RunStats,
     default_store_path,
     load_prices,
     run_judgments,
 )
 from fqeval.engine._judgment import Judgment
+from fqeval.errors import RunAbortedError, UsageError
 from fqeval.judges import Judge, make_judge
 from fqeval.protocols import Protocol, TaskStream, make_protocol
 
@@ -135,13 +153,48 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a finished run produced."""
+    """What a finished run produced.
+
+    ``invalid`` counts every judgment that ended without a valid verdict, ``failures`` (part of
+    ``invalid``) those whose call failed outright (not stored; a rerun asks them again).
+    ``status`` is ``"complete"``, or ``"stopped"`` with ``stop_reason`` for a partial run.
+    """
 
     out_dir: Path
     summary: dict[str, Any]
     manifest: dict[str, Any]
     judgments: int
     invalid: int
+    failures: int = 0
+    status: str = "complete"
+    stop_reason: str | None = None
+
+
+#: ``run.stop_reason`` of a run stopped by Ctrl-C
+INTERRUPTED = "interrupted (Ctrl-C)"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; raised once its partial run directory is in place.
+
+    ``str(err)`` is the line to show (how many judgments are stored and that a rerun resumes);
+    ``result`` describes the partial run. A ``KeyboardInterrupt``, so code that catches that
+    keeps working.
+    """
+
+    def __init__(self, message: str, result: RunResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """What :func:`prepare_run` checked and built; nothing of it touches the disk."""
+
+    out_dir: Path  # absolute, symlinks resolved
+    protocol: Protocol
+    judges: list[Judge]
+    prices: PriceTable
 
 
 def build_judges(config: RunConfig) -> list[Judge]:
@@ -178,6 +231,34 @@ def open_store(config: RunConfig) -> JudgmentStore | None:
     return JudgmentStore(path)
 
 
+def prepare_run(config: RunConfig, data: EvalData) -> PreparedRun:
+    """Check everything a run needs and build its parts, creating nothing on disk.
+
+    Checks, in order: ``n_boot`` (at least 1), the report formats, ``out_dir`` (not a file, its
+    parent writable, and if it exists, holding nothing but a run's files: a run replaces it
+    whole), the protocol against the data (the first task is built, which checks
+    ``--reference`` and the prompts), the price table, the judge specs (for ``openai:``
+    judges pure construction, no network) and that no judge is given twice. Raises
+    :class:`fqeval.errors.FqevalError` (one line naming the option) on the first problem.
+    """
+    from fqeval.reports._write import parse_formats
+
+    if config.n_boot < 1:
+        raise UsageError(f"--bootstrap: needs at least 1 resample, got {config.n_boot}")
+    if config.formats:
+        parse_formats(",".join(config.formats))
+    out_dir = check_out_dir(config.out_dir)
+    protocol = build_protocol(config)
+    next(iter(TaskStream(protocol, data)), None)
+    prices = load_prices(config.prices_path)
+    judges = build_judges(config)
+    specs = [judge.spec for judge in judges]
+    twice = next((spec for spec in specs if specs.count(spec) > 1), None)
+    if twice is not None:
+        raise UsageError(f"--judge: {twice} is given twice (a panel needs distinct judges)")
+    return PreparedRun(out_dir, protocol, judges, prices)
+
+
 def run_evaluation(
     config: RunConfig,
     data: EvalData,
@@ -187,32 +268,101 @@ def run_evaluation(
 ) -> RunResult:
     """Run ``config`` over ``data`` and write the run directory; see the module docstring.
 
-    Raises :class:`fqeval.errors.RunAbortedError` (after writing what finished) when the engine
-    stops early (circuit breaker, cost cap); ``KeyboardInterrupt`` propagates after the store
-    has committed every finished judgment.
+    Nothing is created (run directory, store) until :func:`prepare_run` has passed. Raises
+    :class:`fqeval.errors.RunAbortedError` when the engine stops early (circuit breaker, cost
+    cap, quota or auth) and :class:`RunInterrupted` on Ctrl-C, both after the partial run
+    directory (manifest, summary, report of what finished, ``run.status = "stopped"``) is in
+    place and the store has committed every finished judgment.
     """
-    out_dir = Path(config.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    protocol = build_protocol(config)
-    judges = build_judges(config)
+    plan = prepare_run(config, data)
     store = open_store(config)
-    started = _now()
-    columns = JudgmentColumns()
-    invalid = 0
+    try:
+        partial = make_partial_dir(plan.out_dir)
+    except BaseException:
+        if store is not None:
+            store.close()
+        raise
+    try:
+        judged = _judge(config, data, plan, store, partial, progress, on_judgment)
+        result = _write_run(config, data, plan, store, partial, judged)
+        publish_run_dir(partial, plan.out_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if isinstance(judged.stop, RunAbortedError):
+        raise judged.stop
+    if judged.stop is not None:
+        stored = result.judgments - result.failures
+        where = (
+            f"{stored} judgments are stored in {store.path}; rerun the same command to resume"
+            if store is not None
+            else f"{result.judgments} judgments finished (no store: a rerun starts over)"
+        )
+        raise RunInterrupted(where, result) from None
+    return result
 
-    jsonl_path = out_dir / "judgments.jsonl"
-    with jsonl_path.open("w", encoding="utf-8") as jsonl:
+
+@dataclass
+class _Judged:
+    """How the engine part of a run ended: what finished, and why it stopped if it did."""
+
+    started: str
+    columns: JudgmentColumns
+    invalid: int
+    stats: RunStats | None
+    stop: BaseException | None = None
+    stop_reason: str | None = None
+
+
+class _StatsTap:
+    """A progress listener that keeps the engine's latest stats (the engine hands them to
+    ``finish`` also when Ctrl-C cancels the run) and forwards every call to ``inner``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.stats: RunStats | None = None
+
+    def start(self, total: int | None) -> None:
+        if self.inner is not None:
+            self.inner.start(total)
+
+    def advance(self, judgment: Judgment, stats: RunStats) -> None:
+        self.stats = stats
+        if self.inner is not None:
+            self.inner.advance(judgment, stats)
+
+    def finish(self, stats: RunStats) -> None:
+        self.stats = stats
+        if self.inner is not None:
+            self.inner.finish(stats)
+
+
+def _judge(
+    config: RunConfig,
+    data: EvalData,
+    plan: PreparedRun,
+    store: JudgmentStore | None,
+    run_dir: Path,
+    progress: Any,
+    on_judgment: Callable[[Judgment], None] | None,
+) -> _Judged:
+    """Judge every task, streaming ``judgments.jsonl`` into ``run_dir``; a stop is returned."""
+    protocol, judges = plan.protocol, plan.judges
+    tap = _StatsTap(progress)
+    judged = _Judged(started=_now(), columns=JudgmentColumns(), invalid=0, stats=None)
+
+    # line-buffered: the file is never more than one judgment behind the store
+    with (run_dir / "judgments.jsonl").open("w", encoding="utf-8", buffering=1) as jsonl:
 
         def collect(judgment: Judgment) -> None:
-            nonlocal invalid
             record = judgment.to_record()
             jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
-            invalid += not judgment.valid
-            columns.add(record)
+            judged.invalid += not judgment.valid
+            judged.columns.add(record)
             if on_judgment is not None:
                 on_judgment(judgment)
 
-        async def go() -> Any:
+        async def go() -> RunStats:
             try:
                 return await run_judgments(
                     TaskStream(protocol, data),
@@ -221,25 +371,57 @@ def run_evaluation(
                     store=store,
                     options=config.engine,
                     on_judgment=collect,
-                    progress=progress,
-                    prices=load_prices(config.prices_path),
+                    progress=tap,
+                    prices=plan.prices,
                 )
             finally:
                 for judge in judges:
                     await judge.aclose()
 
         try:
-            stats = asyncio.run(go())
+            judged.stats = asyncio.run(go())
+        except RunAbortedError as err:
+            stats = err.stats if isinstance(err.stats, RunStats) else tap.stats
+            judged.stats, judged.stop, judged.stop_reason = stats, err, str(err)
+        except (KeyboardInterrupt, asyncio.CancelledError) as err:
+            judged.stats, judged.stop, judged.stop_reason = tap.stats, err, INTERRUPTED
         finally:
-            jsonl.flush()
             if store is not None:
                 store.close()
+    return judged
+
+
+def _run_status(judged: _Judged) -> dict[str, Any]:
+    """The manifest's and summary's ``run`` block: the engine's stats plus status and reason."""
+    stats = judged.stats
+    block: dict[str, Any] = (
+        stats.as_dict()
+        if stats is not None
+        else {"total": None, "done": judged.columns.count, "invalid": judged.invalid}
+    )
+    block["failures"] = stats.failures if stats is not None else 0
+    block["status"] = "stopped" if judged.stop is not None else "complete"
+    block["stop_reason"] = judged.stop_reason
+    return block
+
+
+def _write_run(
+    config: RunConfig,
+    data: EvalData,
+    plan: PreparedRun,
+    store: JudgmentStore | None,
+    out_dir: Path,
+    judged: _Judged,
+) -> RunResult:
+    """Write manifest, summary and reports of what ``judged`` finished into ``out_dir``."""
+    protocol, judges, columns = plan.protocol, plan.judges, judged.columns
+    started, invalid = judged.started, judged.invalid
 
     from fqeval.analysis import judgments_frame_from_columns, summarize
     from fqeval.reports._runs import RunDir
     from fqeval.reports._write import write_reports
 
-    run_stats = stats.as_dict() if hasattr(stats, "as_dict") else {}
+    run_stats = _run_status(judged)
     manifest = build_manifest(config, data, protocol, judges, store, started, run_stats)
     frame = judgments_frame_from_columns(columns.columns)
     columns.columns.clear()  # the frame holds what it needs
@@ -266,10 +448,19 @@ def run_evaluation(
     _write_json(out_dir / "manifest.json", manifest, config.api_key_env)
     _write_json(out_dir / "summary.json", summary, config.api_key_env)
     # the reports read the in-memory table rather than re-reading judgments.jsonl
-    write_reports(
-        [RunDir(out_dir, out_dir.resolve().name, summary, manifest, frame)], config.formats, out_dir
+    # the run is labelled and located by where it will be published, not by its partial dir
+    final = RunDir(Path(config.out_dir), plan.out_dir.name, summary, manifest, frame)
+    write_reports([final], config.formats, out_dir)
+    return RunResult(
+        Path(config.out_dir),
+        summary,
+        manifest,
+        len(frame),
+        invalid,
+        failures=int(run_stats["failures"]),
+        status=str(run_stats["status"]),
+        stop_reason=judged.stop_reason,
     )
-    return RunResult(out_dir, summary, manifest, len(frame), invalid)
 
 
 def build_manifest(
@@ -339,6 +530,140 @@ def file_sha256(path: str | Path) -> str | None:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+#: what a run directory may hold; a directory with anything else is not replaced
+RUN_FILES = frozenset(
+    {"judgments.jsonl", "summary.json", "manifest.json", "report.md", "report.html", "report.json"}
+)
+
+
+def _is_run_file(path: Path) -> bool:
+    name = path.name
+    return path.is_file() and (
+        name in RUN_FILES
+        or (name.startswith("fqeval_official_summary") and name.endswith(".json"))
+        or name.endswith(".json.tmp")
+    )
+
+
+def check_out_dir(path: str | Path) -> Path:
+    """The absolute run directory for ``path`` (``--out``), or a :class:`UsageError`.
+
+    ``path`` must not be a file, its nearest existing parent must be a writable directory,
+    and an existing ``path`` may hold only a run's files: a run replaces its directory whole,
+    so a directory with anything else in it (``--out .``, a home directory) is refused.
+    """
+    given = Path(path).expanduser()
+    out = given.resolve()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {given} is a file, not a directory")
+    if out.parent == out:
+        raise UsageError(f"--out: {given} is the root directory; name a run directory")
+    ancestor = out.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"--out: {ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"--out: cannot write in {ancestor}")
+    if out.is_dir():
+        foreign = sorted(p.name for p in out.iterdir() if not _is_run_file(p))
+        if foreign:
+            raise UsageError(
+                f"--out: {given} holds '{foreign[0]}', which is not a run's file; a run "
+                "replaces its directory whole, so name a new directory or an earlier run's"
+            )
+    return out
+
+
+def _sibling(out: Path, kind: str) -> Path:
+    """``.<name>.<kind>-<pid>-<random>`` beside ``out`` (a name only; nothing is created)."""
+    return out.parent / f".{out.name}.{kind}-{os.getpid()}-{os.urandom(4).hex()}"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
+
+
+def _clear_leftovers(out: Path) -> None:
+    """Delete what dead runs into ``out`` left beside it: partial directories, and an earlier
+    run moved aside by :func:`publish_run_dir` (put back instead when ``out`` is missing)."""
+    prefix = f".{out.name}."
+    for path in out.parent.iterdir():
+        if not path.name.startswith(prefix) or not path.is_dir():
+            continue
+        kind, _, rest = path.name[len(prefix) :].partition("-")
+        pid = rest.partition("-")[0]
+        if kind not in ("partial", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if kind == "old" and not out.exists():
+            os.rename(path, out)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def make_partial_dir(out: Path) -> Path:
+    """Create the hidden sibling of ``out`` that a run is written into (parents included),
+    after deleting the leftovers of dead runs into ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(out)
+    while True:
+        partial = _sibling(out, "partial")
+        try:
+            partial.mkdir()  # honours the umask, unlike tempfile.mkdtemp
+        except FileExistsError:
+            continue
+        return partial
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); ``False`` where the
+    platform, libc or filesystem cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    c_int, c_path = ctypes.c_int, ctypes.c_char_p
+    renameat2.argtypes = (c_int, c_path, c_int, c_path, ctypes.c_uint)
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def publish_run_dir(partial: Path, out: Path) -> None:
+    """Move the finished run directory ``partial`` onto ``out`` (its sibling).
+
+    No ``out`` yet: one rename. An earlier run at ``out``: on Linux the two are swapped in one
+    step and the old one (now at ``partial``) deleted. Where the swap is not available the old
+    run is renamed aside (``.<name>.old-<pid>-...``), the new one renamed in and the old one
+    deleted: a kill between those two renames leaves no ``out`` but the old run aside, and the
+    next run into ``out`` puts it back before it starts.
+    """
+    if not out.exists():
+        os.replace(partial, out)
+        return
+    if _exchange(partial, out):
+        shutil.rmtree(partial, ignore_errors=True)
+        return
+    aside = _sibling(out, "old")
+    os.rename(out, aside)
+    try:
+        os.rename(partial, out)
+    except BaseException:
+        os.rename(aside, out)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _package_versions() -> dict[str, str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 import typer
 
@@ -60,6 +62,36 @@ def _register_commands() -> None:
                 raise
 
 
+def _show_usage_error(err: Exception, show: Any) -> None:
+    """One line for a bad option (``error: ... (see 'fqeval run nway --help')``); a command
+    called without arguments still shows its help."""
+    format_message = getattr(err, "format_message", None)
+    if type(err).__name__ == "NoArgsIsHelpError" or not callable(format_message):
+        show(file=sys.stderr)
+        return
+    message = " ".join(str(format_message()).split())
+    ctx = getattr(err, "ctx", None)
+    path = getattr(ctx, "command_path", None)
+    hint = f" (see '{path} --help')" if path else ""
+    typer.echo(f"error: {message}{hint}", err=True)
+
+
+def _interrupted(err: KeyboardInterrupt) -> int:
+    # fqeval.runner.RunInterrupted says how many judgments are stored and how to resume
+    typer.echo(f"interrupted: {err}" if str(err) else "interrupted", err=True)
+    return 130
+
+
+@contextlib.contextmanager
+def exit_on_interrupt() -> Iterator[None]:
+    """Ctrl-C inside a command: one line on stderr, exit 130. (typer would turn the
+    ``KeyboardInterrupt`` into a silent exit 130 before :func:`run_app` sees it.)"""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        raise typer.Exit(_interrupted(err)) from None
+
+
 def run_app(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code; user errors become one stderr line."""
     _register_commands()
@@ -73,15 +105,14 @@ def run_app(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("interrupted", err=True)
         return 130
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130
+    except KeyboardInterrupt as err:
+        return _interrupted(err)
     except Exception as err:
         # Usage errors of click (or of the copy of click that typer vendors) arrive here in
         # non-standalone mode; recognise them by behaviour rather than by class.
         show, code = getattr(err, "show", None), getattr(err, "exit_code", None)
         if callable(show) and isinstance(code, int):
-            show(file=sys.stderr)
+            _show_usage_error(err, show)
             return code
         raise
     return result if isinstance(result, int) else 0

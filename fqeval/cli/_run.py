@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from fqeval.cli._app import app
+from fqeval.cli._app import app, exit_on_interrupt
 from fqeval.cli._data import (
     AllowMissingOption,
     CriteriaFileOption,
@@ -27,6 +27,9 @@ from fqeval.cli._data import (
     SystemsOption,
 )
 from fqeval.reports._write import parse_formats
+
+if typing.TYPE_CHECKING:
+    from fqeval.runner import RunResult
 
 run_app = typer.Typer(
     help="Judge follow-up questions: n-way selection, pairwise, 1-5 scoring or ranking.",
@@ -156,7 +159,7 @@ def _run(
         "md", "--format", help="Reports to write: md, html, json, comma-separated."
     ),
     bootstrap: int = typer.Option(
-        1000, "--bootstrap", min=0, help="Bootstrap resamples for the CIs."
+        1000, "--bootstrap", help="Bootstrap resamples for the CIs (at least 1)."
     ),
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No progress bar or leaderboard on the console."
@@ -177,6 +180,7 @@ def _run(
         limit=limit,
     )
     formats = tuple(parse_formats(fmt))
+    check_engine_numbers(request_timeout=request_timeout, rpm=rpm, tpm=tpm, max_cost=max_cost)
     out_dir = out or Path("reports") / _default_run_name(mode, data, judge)
     options = EngineOptions(
         concurrency=concurrency,
@@ -221,26 +225,60 @@ def _run(
         from fqeval.cli._console import print_run_result
 
         print_run_result(result)
-    if strict and result.invalid:
-        typer.echo(f"error: {result.invalid} judgment(s) ended invalid (--strict)", err=True)
+    exit_on_failures(result, strict=strict)
+
+
+def check_engine_numbers(
+    *,
+    request_timeout: float,
+    rpm: float | None = None,
+    tpm: float | None = None,
+    max_cost: float | None = None,
+) -> None:
+    """The numeric engine options typer's ranges cannot express, as one-line usage errors."""
+    from fqeval.errors import UsageError
+
+    if not request_timeout > 0:
+        raise UsageError(f"--request-timeout: expected seconds > 0, got {request_timeout:g}")
+    for name, value in (("--rpm", rpm), ("--tpm", tpm)):
+        if value is not None and not value > 0:
+            raise UsageError(f"{name}: expected a limit > 0, got {value:g}")
+    if max_cost is not None and not max_cost >= 0:
+        raise UsageError(f"--max-cost: expected USD >= 0, got {max_cost:g}")
+
+
+def exit_on_failures(result: RunResult, *, strict: bool = False) -> None:
+    """Exit 1 with one line when calls failed outright (or, with ``strict``, replies ended
+    invalid); a run that stopped early never gets here (its error carries exit code 1)."""
+    message = None
+    if result.failures:
+        message = (
+            f"{result.failures} judgment(s) failed to get a reply (call failed); they are not "
+            "stored, a rerun asks them again"
+        )
+    if strict and result.invalid > result.failures:
+        also = f"{result.invalid - result.failures} judgment(s) ended invalid (--strict)"
+        message = f"{message}; {also}" if message else also
+    if message:
+        typer.echo(f"error: {message}", err=True)
         raise typer.Exit(1)
 
 
 def _dry_run(config: Any, data: Any) -> None:
-    from fqeval.engine import estimate_run, load_prices
-    from fqeval.runner import build_judges, build_protocol, open_store
+    from fqeval.engine import estimate_run
+    from fqeval.runner import open_store, prepare_run
 
-    protocol = build_protocol(config)
-    judges = build_judges(config)
+    # the same checks as a real run, before the store file is created
+    plan = prepare_run(config, data)
     store = open_store(config)
     try:
         estimate = estimate_run(
-            protocol.tasks(data),
-            protocol,
-            judges,
+            plan.protocol.tasks(data),
+            plan.protocol,
+            plan.judges,
             store=store,
             options=config.engine,
-            prices=load_prices(config.prices_path),
+            prices=plan.prices,
         )
     finally:
         if store is not None:
@@ -271,7 +309,8 @@ def _register(mode: str) -> None:
             if name not in kwargs:
                 default = full[name]
                 kwargs[name] = getattr(default, "default", default)
-        _run(mode, **kwargs)
+        with exit_on_interrupt():
+            _run(mode, **kwargs)
 
     command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from fqeval.cli._app import app
+from fqeval.cli._app import app, exit_on_interrupt
 
 
 def _default_data() -> Path:
@@ -51,10 +51,12 @@ def sanity(
     """
     from fqeval.cli._data import load_data_from_options
     from fqeval.cli._progress import RichProgress
+    from fqeval.cli._run import check_engine_numbers, exit_on_failures
     from fqeval.engine import EngineOptions
     from fqeval.runner import RunConfig, run_evaluation
     from fqeval.sanity import discrimination_rates, gold_discrimination_data
 
+    check_engine_numbers(request_timeout=request_timeout)
     source = data or _default_data()
     loaded = gold_discrimination_data(load_data_from_options(source, limit=limit))
     records: list[dict] = []
@@ -70,22 +72,25 @@ def sanity(
         command=("fqeval", "sanity", *judge),
         data_files=(str(source),),
     )
-    run_evaluation(
-        config,
-        loaded,
-        progress=RichProgress(enabled=False if quiet or as_json else None),
-        on_judgment=lambda j: records.append(j.to_record()),
-    )
+    # checked before anything is written; a stopped run raises after writing its partial dir
+    with exit_on_interrupt():
+        run = run_evaluation(
+            config,
+            loaded,
+            progress=RichProgress(enabled=False if quiet or as_json else None),
+            on_judgment=lambda j: records.append(j.to_record()),
+        )
     by_judge: dict[str, list[dict]] = {}
     for record in records:
         by_judge.setdefault(record["judge"], []).append(record)
     result = {spec: discrimination_rates(rows) for spec, rows in by_judge.items()}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
-        return
-    for spec, rates in result.items():
-        typer.echo(f"Criterion discrimination of {spec} (chance {rates['chance']:.0%}):")
-        for crit, row in {**rates["criteria"], "overall": rates["overall"]}.items():
-            rate = "n/a" if row["rate"] is None else f"{row['rate']:.1%}"
-            ci = "" if not row["ci"] else f"  [{row['ci'][0]:.1%}, {row['ci'][1]:.1%}]"
-            typer.echo(f"  {crit:<22} {rate:>6}{ci}  n={row['n']} invalid={row['invalid']}")
+    else:
+        for spec, rates in result.items():
+            typer.echo(f"Criterion discrimination of {spec} (chance {rates['chance']:.0%}):")
+            for crit, row in {**rates["criteria"], "overall": rates["overall"]}.items():
+                rate = "n/a" if row["rate"] is None else f"{row['rate']:.1%}"
+                ci = "" if not row["ci"] else f"  [{row['ci'][0]:.1%}, {row['ci'][1]:.1%}]"
+                typer.echo(f"  {crit:<22} {rate:>6}{ci}  n={row['n']} invalid={row['invalid']}")
+    exit_on_failures(run)

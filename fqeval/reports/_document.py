@@ -510,6 +510,18 @@ def examples_section(
     return section if section.blocks else None
 
 
+def _partial_banner(summary: Summary) -> list[Block]:
+    """The report's first line for a run that stopped early (``run.status == "stopped"``)."""
+    run = summary.get("run") or {}
+    if run.get("status") != "stopped":
+        return []
+    reason = str(run.get("stop_reason") or "no reason recorded")
+    reason = reason.removeprefix("stopped: ")
+    done, total = run.get("done", 0), run.get("total")
+    finished = f"{done} of {total}" if total is not None else f"{done}"
+    return [Paragraph(f"Partial run: stopped ({reason}). {finished} judgments finished.")]
+
+
 def build_document(
     summary: Summary,
     manifest: Mapping[str, Any] | None = None,
@@ -527,10 +539,11 @@ def build_document(
     overall = summary.get("overall", {})
     runs = [(label or ", ".join(summary.get("judges", [])) or "run", summary), *extra_runs]
     intro: list[Block] = [
+        *_partial_banner(summary),
         Paragraph(
             f"Judges: {', '.join(summary.get('judges', []))}. Systems: {len(summary.get('systems', []))}. "
             f"Items judged: {overall.get('n', 0)}; judgments: {overall.get('judgments', 0)}, invalid: {overall.get('invalid', 0)}."
-        )
+        ),
     ]
     leads = []
     # Runs of different modes do not share a column scale: one leaderboard per metric.
