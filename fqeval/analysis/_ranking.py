@@ -18,7 +18,9 @@ Conventions (trec_eval 9.x, as pytrec_eval runs it):
   have no trec_eval value (pytrec_eval's file parsers refuse them; dicts cannot hold them).
   We raise
   :class:`DataError` when the document has a positive label (in the qrels, either judgment),
-  or when a run repeats a document with one score. Other repeats go undetected, for speed:
+  or when a run repeats a document with one score in a query the qrels know (a run query
+  the qrels lack is ignored, repeats and all, as trec_eval ignores it). Other repeats go
+  undetected, for speed:
   a non-relevant document listed twice with two scores shifts the ranks below it, as two
   non-relevant documents would.
 
@@ -519,7 +521,7 @@ def _ranks(ranked: _Run, rows: np.ndarray, block_query: np.ndarray, n_queries: i
         )
         del score_sorted
     if len(ties):
-        order = _order_ties(ranked, order, ties, n)
+        order = _order_ties(ranked, order, ties, n, block_query)
     if order is None:
         block = np.searchsorted(starts, rows, side="right") - 1
         return rows - starts[block] + 1
@@ -533,12 +535,14 @@ def _ranks(ranked: _Run, rows: np.ndarray, block_query: np.ndarray, n_queries: i
 
 
 def _order_ties(
-    ranked: _Run, order: np.ndarray | None, ties: np.ndarray, n: int
+    ranked: _Run, order: np.ndarray | None, ties: np.ndarray, n: int, block_query: np.ndarray
 ) -> np.ndarray | None:
     """Put documents with equal scores in docid-descending order (trec_eval's strcmp).
 
     ``ties`` holds positions ``p`` (in ``order``) whose row ties with the row at ``p + 1``.
-    Returns the corrected order, or the input one when the ties were already in order.
+    Returns the corrected order, or the input one when the ties were already in order. A
+    document listed twice with one score is an error in a query the qrels know; in one they
+    do not (``block_query`` -1), trec_eval ignores the query, and so do we.
     """
     in_tie = np.zeros(n, dtype=bool)
     in_tie[ties] = True
@@ -556,9 +560,15 @@ def _order_ties(
     group, name_rank = group[within], name_rank[within]
     repeated = np.flatnonzero((group[1:] == group[:-1]) & (name_rank[1:] == name_rank[:-1]))
     if len(repeated):
-        raise DataError(
-            f"the run lists document {names.iloc[within[repeated[0]]]!r} twice for one query"
-        )
+        repeated_rows = rows[within[repeated]]
+        block = np.searchsorted(ranked.block_starts, repeated_rows, side="right") - 1
+        judged = np.flatnonzero(block_query[block] >= 0)
+        if len(judged):
+            first = int(judged[0])
+            raise DataError(
+                f"the run lists document {names.iloc[within[repeated[first]]]!r} twice for "
+                f"query {ranked.heads[int(block[first])]!r}"
+            )
     if np.array_equal(within, np.arange(len(within))):
         return order
     result = np.arange(n, dtype=np.int64) if order is None else order

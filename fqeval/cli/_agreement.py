@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -13,7 +15,7 @@ from fqeval.cli._app import app
 from fqeval.errors import UsageError
 from fqeval.reports._document import Document, agreement_section
 from fqeval.reports._markdown import render_document_markdown
-from fqeval.reports._runs import load_runs, read_human_labels
+from fqeval.reports._runs import RunDir, load_runs, read_human_labels
 from fqeval.reports._write import runs_agreement
 
 
@@ -30,7 +32,7 @@ def agreement(
     run_dirs: Annotated[
         list[Path],
         typer.Argument(
-            metavar="DIR...", help="Run directories with judgments.jsonl.", show_default=False
+            metavar="DIR", help="Run directories with judgments.jsonl.", show_default=False
         ),
     ],
     human: Annotated[
@@ -48,6 +50,7 @@ def agreement(
     runs = load_runs(run_dirs)
     if all(r.judgments is None for r in runs):
         raise UsageError("agreement needs judgments.jsonl in the run directories")
+    _check_one_mode(runs)
     labels = read_human_labels(human) if human else None
     result: dict[str, Any] | None = runs_agreement(runs, labels)
     if result is None:
@@ -57,11 +60,76 @@ def agreement(
     if as_json:
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
-    section = agreement_section(result)
+    section = agreement_section(_with_p_values_as_text(result))
     if section is None:
         typer.echo("no judge pair shares an item")
         return
     section.title = "Judge pairs, pooled over criteria"
-    title = f"Judge agreement: {result.get('mode')} run, {len(result.get('judges', []))} judges"
+    judges = len(result.get("judges", []))
+    title = f"Judge agreement: {result.get('mode')} run, {judges} judge{'' if judges == 1 else 's'}"
     text = render_document_markdown(Document(title, [], [section]))
+    # The Markdown renderer escapes '<' for HTML viewers; a terminal shows the text as is.
+    text = text.replace(f"&lt;{_TINY_P[1:]}", _TINY_P)
     Console(soft_wrap=True).print(text, markup=False, highlight=False)
+
+
+def _check_one_mode(runs: Sequence[RunDir]) -> None:
+    """Judgments of different modes have no agreement: say so, naming the runs (as ``check``
+    does for summaries of different modes)."""
+    seen: dict[str, str] = {}  # mode -> the first run of that mode
+    for run in runs:
+        modes = [str(run.summary.get("mode") or "")]
+        if run.judgments is not None and "mode" in run.judgments:
+            modes = [str(m) for m in dict.fromkeys(run.judgments["mode"]) if m]
+        for mode in modes:
+            seen.setdefault(mode, run.label)
+    if len(seen) > 1:
+        (first, a), (second, b) = list(seen.items())[:2]
+        raise UsageError(
+            f"cannot compare a '{first}' run ({a}) with a '{second}' run ({b}): agreement "
+            "needs runs of one mode"
+        )
+
+
+#: how a p-value below double precision's resolution (computed as 0) is shown
+_TINY_P = "< 1e-16"
+
+
+def format_p_value(p: Any) -> str:
+    """A p-value for display: 3 significant digits, ``< 1e-16`` below double precision's
+    resolution (a computed 0), ``1.000`` for 1; ``n/a`` when missing."""
+    if p is None or isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p):
+        return "n/a"
+    p = float(p)
+    if p < 1e-16:
+        return _TINY_P
+    if p >= 0.1:
+        return f"{p:.3f}"
+    if p >= 0.001:
+        return f"{p:.3g}"
+    return f"{p:.2e}"
+
+
+def _with_p_values_as_text(result: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``result`` whose Pearson p-values are display strings (the table prints
+    strings as they are)."""
+
+    def fix(block: Any) -> Any:
+        if not isinstance(block, dict):
+            return block
+        overall = block.get("overall")
+        if not isinstance(overall, dict):
+            return block
+        pearson = overall.get("pearson")
+        if not isinstance(pearson, dict) or "p" not in pearson:
+            return block
+        return {
+            **block,
+            "overall": {**overall, "pearson": {**pearson, "p": format_p_value(pearson["p"])}},
+        }
+
+    return {
+        **result,
+        "pairs": [fix(pair) for pair in result.get("pairs", [])],
+        "human": [fix(pair) for pair in result.get("human", [])],
+    }

@@ -18,8 +18,8 @@ data_app = typer.Typer(help=_DATA_HELP, no_args_is_help=True, rich_markup_mode=N
 app.add_typer(data_app, name="data", help=_DATA_HELP)
 
 _PATH_HELP = (
-    "FQ-Eval.json, a flat CSV/TSV/JSONL/JSON/parquet of items, a dataset directory, "
-    "or a Hub dataset (hf:owner/name)."
+    "FQ-Eval.json, a flat CSV/TSV/JSONL/JSON/parquet of items, a directory (saved with "
+    "datasets' save_to_disk, or holding one such file), or a Hub dataset (hf:owner/name)."
 )
 # Shared option types: commands that load data put these in their signatures and pass the
 # values to load_data_from_options.

@@ -38,7 +38,8 @@ app.add_typer(
     help=(
         "Ranking metrics of a TREC run (qid Q0 docid rank score tag) against TREC qrels "
         "(qid 0 docid rel), with trec_eval's conventions: documents ordered by score, ties by "
-        "docid descending; relevant means rel >= 1; the rank column is ignored. Metrics: ndcg, "
+        "docid descending; relevant means rel >= 1; the rank column is ignored, and so are "
+        "comment lines (#) and a run's fields after the sixth. Metrics: ndcg, "
         "ndcg@k, mrr, mrr@k, map, map@k, hit@k, recall@k, precision@k.\n\n"
         "Example: fqeval metrics rank --qrels qrels.txt --run run.txt --metrics ndcg@10,mrr,"
         "recall@100 --json"

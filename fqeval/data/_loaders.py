@@ -38,7 +38,8 @@ def load_data(
 
     ``path``: the official nested ``FQ-Eval.json``; a flat CSV/TSV/JSONL/JSON/parquet of items
     (one row per question and criterion; every column after the base columns is a system);
-    a directory (saved with ``datasets``' ``save_to_disk``, or holding such files); or a Hub
+    a directory (saved with ``datasets``' ``save_to_disk``, or a folder with one such file at
+    its top; metadata files such as ``*_metadata.json`` are not counted); or a Hub
     dataset id (``hf:owner/name``, or ``owner/name`` when no such local path exists).
     ``systems`` picks and orders the systems (default: all, in data order, extra systems
     last). ``extra_systems`` maps a new system name to a file keyed by ``question_id``

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -37,13 +38,26 @@ SUFFIX_FORMATS: Mapping[str, str] = {
     ".pq": "parquet",
 }
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+#: Files a ``save_to_disk`` directory holds at its top (a Dataset, or a DatasetDict).
+SAVED_DATASET_FILES: tuple[str, ...] = ("dataset_info.json", "state.json", "dataset_dict.json")
+#: Data-suffixed files of a folder that are not item data: metadata beside the data
+#: (``demo_metadata.json``, the shape ``--metadata`` takes) and dataset descriptions.
+_NOT_DATA_NAMES = frozenset({*SAVED_DATASET_FILES, "dataset_infos.json"})
+_METADATA_STEM = re.compile(r"(?:^|[_.-])metadata$", re.IGNORECASE)
+#: Byte order marks, longest first (UTF-32 LE starts like UTF-16 LE).
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
+    (b"\xff\xfe", "UTF-16 (little-endian)"),
+    (b"\xfe\xff", "UTF-16 (big-endian)"),
+)
 
 
 def read_table(spec: str | Path, required: Sequence[str]) -> RawTable:
     """Read ``spec`` and check that it has the ``required`` columns.
 
-    ``spec`` is a data file, a directory (a dataset saved with ``save_to_disk`` or a folder of
-    data files), ``hf:owner/name``, or ``owner/name`` when no such local path exists.
+    ``spec`` is a data file, a directory (a dataset saved with ``save_to_disk``, or a folder
+    with one data file), ``hf:owner/name``, or ``owner/name`` when no such local path exists.
     """
     text = str(spec)
     if text.startswith("hf:"):
@@ -107,7 +121,14 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def decode_utf8(path: Path, data: bytes) -> str:
-    """Decode UTF-8 (a BOM is dropped); a bad byte is reported with its offset and line."""
+    """Decode UTF-8 (a BOM is dropped); a bad byte is reported with its offset and line.
+
+    UTF-16 and UTF-32 text (a byte order mark, or NUL bytes in every other or three of every
+    four positions) is named as such rather than read as garbled fields.
+    """
+    encoding = sniff_wide_encoding(data)
+    if encoding is not None:
+        raise DataError(f"{path}: file looks like {encoding} text; save it as UTF-8")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -119,7 +140,51 @@ def decode_utf8(path: Path, data: bytes) -> str:
         ) from None
 
 
+def sniff_wide_encoding(data: bytes) -> str | None:
+    """``"UTF-16 (little-endian)"`` and the like when ``data`` looks like UTF-16/32, else None.
+
+    A byte order mark decides. Without one, the first 4 KiB decide: mostly ASCII text in
+    UTF-16 has a NUL in every other byte (odd positions for little-endian), in UTF-32 three
+    NULs in every four; UTF-8 text has no NUL at all.
+    """
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    sample = data[:4096]
+    sample = sample[: len(sample) - len(sample) % 4]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    share = [_nul_share(sample[i::4]) for i in range(4)]
+    if min(share[1:]) > 0.9 and share[0] < 0.1:
+        return "UTF-32 (little-endian)"
+    if min(share[:3]) > 0.9 and share[3] < 0.1:
+        return "UTF-32 (big-endian)"
+    even, odd = (share[0] + share[2]) / 2, (share[1] + share[3]) / 2
+    if odd > 0.6 and even < 0.1:
+        return "UTF-16 (little-endian)"
+    if even > 0.6 and odd < 0.1:
+        return "UTF-16 (big-endian)"
+    return None
+
+
+def _nul_share(data: bytes) -> float:
+    return data.count(0) / len(data) if data else 0.0
+
+
+def _allow_large_fields() -> None:
+    """Lift the csv module's per-field limit (128 KiB by default) as far as the platform
+    allows: a long answer is valid data, and JSON Lines has no such limit either."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:  # a C long is 32 bits on some platforms
+            limit //= 2
+
+
 def _read_csv(path: Path, text: str, delimiter: str, fmt: str) -> RawTable:
+    _allow_large_fields()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     file = str(path)
     rows: list[Row] = []
@@ -248,39 +313,41 @@ def _read_parquet(path: Path) -> RawTable:
 
 
 def _read_directory(path: Path, required: Sequence[str]) -> RawTable:
-    if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
+    """A ``save_to_disk`` directory, or a folder with exactly one data file at its top.
+
+    Hidden files and metadata files (``*_metadata.json`` and the like, the shape
+    ``--metadata`` takes; ``dataset_infos.json``) are not data; subfolders are not searched.
+    """
+    if any((path / name).is_file() for name in SAVED_DATASET_FILES):
         from fqeval.data._hub import read_saved_dataset
 
         table = read_saved_dataset(path)
         check_required(table, required)
         return table
-    files = sorted(
-        p
-        for p in path.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in SUFFIX_FORMATS
-        and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )
+    try:
+        entries = sorted(path.iterdir())
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the directory ({err.strerror})") from None
+    files = [p for p in entries if _is_data_file(p)]
     if not files:
         kinds = ", ".join(sorted(SUFFIX_FORMATS))
-        raise DataError(f"{path}: directory has no data files ({kinds}) and no saved dataset")
-    tables = []
-    for file in files:
-        table = read_file(file)
-        check_required(table, required)
-        tables.append(table)
-    return concat_tables(str(path), "directory", tables)
+        raise DataError(
+            f"{path}: directory has no data file ({kinds}) at its top and is not a saved "
+            "dataset (dataset_info.json, dataset_dict.json)"
+        )
+    if len(files) > 1:
+        names = [p.name for p in files]
+        shown = ", ".join(names[:6]) + (f", ... ({len(names) - 6} more)" if len(names) > 6 else "")
+        raise DataError(f"{path} holds {len(files)} data files ({shown}): pass one with --data")
+    table = read_file(files[0])
+    check_required(table, required)
+    return table
 
 
-def concat_tables(source: str, fmt: str, tables: Sequence[RawTable]) -> RawTable:
-    """One table of all rows, columns in first-seen order; each row keeps its own file."""
-    columns: dict[str, None] = {}
-    labels: dict[str, str] = {}
-    rows: list[Row] = []
-    files: list[str] = []
-    for table in tables:
-        columns.update(dict.fromkeys(table.columns))
-        labels.update(table.column_labels)
-        rows.extend(table.rows)
-        files.extend(table.files)
-    return RawTable(source, fmt, list(columns), rows, labels, files)
+def _is_data_file(path: Path) -> bool:
+    name = path.name
+    if name.startswith(".") or name.lower() in _NOT_DATA_NAMES:
+        return False
+    if path.suffix.lower() not in SUFFIX_FORMATS or _METADATA_STEM.search(path.stem):
+        return False
+    return path.is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -109,30 +110,67 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
 
 def _read_price_file(file: Path) -> dict[str, Price]:
     try:
-        document = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise DataError(f"{file}: cannot read price table ({err})") from err
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise DataError(f"{file}: cannot read price table ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        line = err.object.count(b"\n", 0, err.start) + 1
+        raise DataError(
+            f"{file}: line {line}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at "
+            f"offset {err.start}); save it as UTF-8"
+        ) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise DataError(_yaml_error_line(file, err)) from None
+    if document is None:
+        document = {}
     models = document.get("models") if isinstance(document, dict) else None
     if not isinstance(models, dict):
         raise DataError(f"{file}: a price table needs a top-level 'models:' mapping")
+    unknown = sorted(str(key) for key in document if key != "models")
+    if unknown:
+        raise DataError(
+            f"{file}: unknown top-level key(s) {', '.join(unknown)} (only 'models:' is read)"
+        )
     out: dict[str, Price] = {}
     for name, entry in models.items():
+        if name is None or isinstance(name, (bool, dict, list)) or not str(name).strip():
+            raise DataError(f"{file}: model name {name!r}: expected a model name")
         out[str(name)] = _read_price(file, str(name), entry)
     return out
 
 
+def _yaml_error_line(file: Path, err: yaml.YAMLError) -> str:
+    """One line for a YAML parser error: file, line and column (1-based), the problem."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or getattr(err, "context", None)
+    problem = " ".join(str(problem or "").split()) or type(err).__name__
+    where = f": line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{file}{where}: not valid YAML ({problem})"
+
+
 def _read_price(file: Path, name: str, entry: Any) -> Price:
     if not isinstance(entry, dict):
-        raise DataError(f"{file}: model '{name}': expected input/output prices")
+        raise DataError(
+            f"{file}: model '{name}': expected input/output prices like "
+            f"{{input: 2.0, output: 8.0}}, got {entry!r}"
+        )
     values: dict[str, float | None] = {}
     for field_name in ("input", "output", "cached_input"):
         value = entry.get(field_name)
         if value is None:
             values[field_name] = None
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise DataError(
-                f"{file}: model '{name}', '{field_name}': expected a price >= 0, got {value!r}"
+                f"{file}: model '{name}', '{field_name}': expected a number >= 0 (USD per "
+                f"million tokens), got {value!r}"
             )
         values[field_name] = float(value)
     unknown = set(entry) - {"input", "output", "cached_input"}

@@ -45,6 +45,8 @@ from fqeval.judges._base import (
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: sent as the key to servers that need none (local vLLM, Ollama, llama.cpp)
 PLACEHOLDER_KEY = "sk-no-key-required"
+#: keys shorter than this are placeholders (``x``, ``none``, ``EMPTY``), never scrubbed
+MIN_SECRET_LENGTH = 8
 _RETRYABLE_STATUS = frozenset({408, 409})
 #: a 400 that says the prompt does not fit (OpenAI, vLLM, llama.cpp, Ollama, SGLang wordings)
 _CONTEXT_WORDS = re.compile(
@@ -69,7 +71,10 @@ class OpenAIJudge(Judge):
         request_timeout: float = 60.0,
         spec: str | None = None,
         use_schema: bool = True,
+        require_key: bool = True,
     ) -> None:
+        """``require_key=False``: a missing key is not an error even for OpenAI's own API (a
+        placeholder is used); for runs that make no call (``--replay-only``, ``--dry-run``)."""
         if not model:
             raise UsageError("--judge: 'openai:' needs a model name, e.g. openai:gpt-4.1")
         urls = [u.rstrip("/") for u in base_urls if u] or [
@@ -87,7 +92,7 @@ class OpenAIJudge(Judge):
         self.use_schema = use_schema
         key = os.environ.get(api_key_env)
         if not key:
-            if any(_needs_key(url) for url in urls):
+            if require_key and any(_needs_key(url) for url in urls):
                 raise UsageError(
                     f"--judge {self.spec}: no API key: set {api_key_env} "
                     "(or name another variable with --api-key-env)"
@@ -243,9 +248,16 @@ class OpenAIJudge(Judge):
         )
 
     def _scrub(self, text: str) -> str:
-        """Never let the key into an error message (some servers echo it back)."""
-        if self._api_key and self._api_key != PLACEHOLDER_KEY:
-            text = text.replace(self._api_key, "***")
+        """Never let the key into an error message (some servers echo it back).
+
+        Only a key that can be a secret is replaced: one of at least
+        :data:`MIN_SECRET_LENGTH` characters, the rule ``fqeval.runner.scrub_secret`` uses.
+        A placeholder such as ``x`` (usual for local servers) would otherwise mask every
+        ``x`` of every message.
+        """
+        key = self._api_key
+        if key and key != PLACEHOLDER_KEY and len(key) >= MIN_SECRET_LENGTH:
+            text = text.replace(key, "***")
         return text
 
 

@@ -17,11 +17,14 @@ def make_judge(
     base_urls: Sequence[str] = (),
     api_key_env: str = "OPENAI_API_KEY",
     request_timeout: float = 60.0,
+    require_key: bool = True,
     **options: Any,
 ) -> Judge:
     """Build the judge named by ``spec``.
 
-    ``base_urls``, ``api_key_env`` and ``request_timeout`` concern ``openai:`` judges;
+    ``base_urls``, ``api_key_env``, ``request_timeout`` and ``require_key`` concern ``openai:``
+    judges (``require_key=False``: no call will be made, as in ``--replay-only`` and
+    ``--dry-run``, so a missing key is not an error);
     ``options`` go to the backend's constructor (``vllm:`` takes engine arguments such as
     ``tensor_parallel_size``; ``openai:`` takes ``use_schema``; ``heuristic`` takes none and
     ignores them). A bad spec is a
@@ -40,6 +43,7 @@ def make_judge(
             base_urls=base_urls,
             api_key_env=api_key_env,
             request_timeout=request_timeout,
+            require_key=require_key,
             spec=spec.strip(),
             **options,
         )

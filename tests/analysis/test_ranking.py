@@ -419,7 +419,6 @@ def test_read_run_separators(tmp_path: Path, text: str) -> None:
     ("text", "message"),
     [
         ("q Q0 d 1 2.0 t\nq Q0 e 2 1.0\n", "row 2: expected 6 whitespace-separated fields"),
-        ("q Q0 d 1 2.0 t\nq Q0 e 2 1.0 t extra\n", "row 2: expected 6"),
         ("q Q0 d 1 2.0 t\n\nq Q0 e 2 high t\n", "row 3, column 'score': not a number: 'high'"),
         ("q Q0 d 1 nan t\n", "row 1, column 'score': not a number: 'nan'"),
         ("q  Q0 d 1 2.0 t\nq Q0 e 2 x t\n", "row 2, column 'score'"),

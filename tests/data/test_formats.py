@@ -91,13 +91,15 @@ def test_saved_dataset_directory_matches_csv(tmp_path: Path, reference: EvalData
     _same_items(load_data(as_dict), reference)
 
 
-def test_folder_of_data_files_is_concatenated(tmp_path: Path, reference: EvalData) -> None:
-    rows = flat_rows(3)
+def test_folder_with_one_data_file_is_read(tmp_path: Path, reference: EvalData) -> None:
+    # metadata beside the data, a README and subfolders are not data (folders of several
+    # data files are refused: tests/data/test_edges_input.py)
     folder = tmp_path / "folder"
-    folder.mkdir()
-    write_csv(folder / "part1.csv", rows[:10])
-    write_jsonl(folder / "part2.jsonl", rows[10:])
+    (folder / "sub").mkdir(parents=True)
+    write_jsonl(folder / "items.jsonl", flat_rows(3))
+    (folder / "items_metadata.json").write_text(json.dumps(nested_sets(3)), encoding="utf-8")
     (folder / "README.md").write_text("not data", encoding="utf-8")
+    (folder / "sub" / "other.json").write_text("{}", encoding="utf-8")
     _same_items(load_data(folder), reference)
 
 

@@ -148,7 +148,7 @@ def test_bad_price_files(tmp_path: Path) -> None:
         ("models:\n  m: {input: -1}\n", "model 'm', 'input'"),
         ("models:\n  m: {input: 1, outptu: 2}\n", "unknown field"),
         ("models: {m: 3}\n", "expected input/output"),
-        ("models: {m: {input: [", "cannot read"),
+        ("models: {m: {input: [", "not valid YAML"),
     ):
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
