@@ -225,13 +225,18 @@ def test_sigkill_then_resume_pays_for_nothing_twice(
             cmd, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         deadline = time.monotonic() + 120
-        while _count_lines(out / "judgments.jsonl") < 60 and time.monotonic() < deadline:
+        # the run is written into a hidden sibling of --out and moved into place at the end
+        def partial() -> Path:
+            return next(out.parent.glob(f".{out.name}.partial-*/judgments.jsonl"), out / "none")
+
+        while _count_lines(partial()) < 60 and time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        finished_before = _count_lines(out / "judgments.jsonl")
+        finished_before = _count_lines(partial())
         assert finished_before >= 60
+        assert not out.exists()  # a killed run leaves no half-written --out
         before = dict(server.stats()["completed_keys"])
         requests_before = server.stats()["requests"]
 
