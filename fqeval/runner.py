@@ -197,14 +197,21 @@ class PreparedRun:
     prices: PriceTable
 
 
-def build_judges(config: RunConfig) -> list[Judge]:
-    """Judges named by ``config.judges`` (a panel when several)."""
+def build_judges(config: RunConfig, *, require_key: bool | None = None) -> list[Judge]:
+    """Judges named by ``config.judges`` (a panel when several).
+
+    ``require_key`` (default: not ``--replay-only``): whether an API judge needs its key; a run
+    that makes no call (``--replay-only``, ``--dry-run``) needs none.
+    """
+    if require_key is None:
+        require_key = not config.engine.replay_only
     return [
         make_judge(
             spec,
             base_urls=config.base_urls,
             api_key_env=config.api_key_env,
             request_timeout=config.engine.request_timeout,
+            require_key=require_key,
         )
         for spec in config.judges
     ]
@@ -231,7 +238,9 @@ def open_store(config: RunConfig) -> JudgmentStore | None:
     return JudgmentStore(path)
 
 
-def prepare_run(config: RunConfig, data: EvalData) -> PreparedRun:
+def prepare_run(
+    config: RunConfig, data: EvalData, *, require_key: bool | None = None
+) -> PreparedRun:
     """Check everything a run needs and build its parts, creating nothing on disk.
 
     Checks, in order: ``n_boot`` (at least 1), the report formats, ``out_dir`` (not a file, its
@@ -251,7 +260,7 @@ def prepare_run(config: RunConfig, data: EvalData) -> PreparedRun:
     protocol = build_protocol(config)
     next(iter(TaskStream(protocol, data)), None)
     prices = load_prices(config.prices_path)
-    judges = build_judges(config)
+    judges = build_judges(config, require_key=require_key)
     specs = [judge.spec for judge in judges]
     twice = next((spec for spec in specs if specs.count(spec) > 1), None)
     if twice is not None:

@@ -269,7 +269,7 @@ def _dry_run(config: Any, data: Any) -> None:
     from fqeval.runner import open_store, prepare_run
 
     # the same checks as a real run, before the store file is created
-    plan = prepare_run(config, data)
+    plan = prepare_run(config, data, require_key=False)  # a dry run makes no call
     store = open_store(config)
     try:
         estimate = estimate_run(
