@@ -42,14 +42,17 @@ def cohen_kappa(
         kappa = 1 - sum(w * O) / sum(w * E)
 
     Undefined (``None``) with no pairs or when ``sum(w * E) == 0`` (both raters always used
-    the same single category). ``categories`` fixes the ordinal scale (default: the sorted
-    labels seen); for scores pass ``(1, 2, 3, 4, 5)``.
+    the same single category). ``categories`` fixes the ordinal scale; for scores pass
+    ``(1, 2, 3, 4, 5)``. The default is the labels seen, sorted by value when they are all
+    numbers (so ``2 < 10`` and ``-1 < 0``, as :func:`sklearn.metrics.cohen_kappa_score` orders
+    them) and as strings otherwise. Weights use positions on that scale, not label values:
+    ``cohen_kappa([1, 2], [2, 10], weights="quadratic")`` is 1/3 over ``(1, 2, 10)``.
     """
     if len(a) != len(b):
         raise ValueError("cohen_kappa needs paired labels of equal length")
     if not a:
         return None
-    cats = list(categories) if categories is not None else sorted(set(a) | set(b), key=str)
+    cats = list(categories) if categories is not None else _default_categories([*a, *b])
     index = {c: k for k, c in enumerate(cats)}
     k = len(cats)
     joint = np.zeros((k, k))
@@ -70,6 +73,14 @@ def cohen_kappa(
     if denominator <= 1e-15:
         return None
     return 1.0 - float((w * joint).sum()) / denominator
+
+
+def _default_categories(labels: Sequence[Hashable]) -> list[Hashable]:
+    """The labels seen, numeric order when every label is a real number, else string order."""
+    seen = list(dict.fromkeys(labels))
+    if all(isinstance(x, (int, float, np.integer, np.floating)) for x in seen):
+        return sorted(seen, key=float)  # type: ignore[arg-type]
+    return sorted(seen, key=str)
 
 
 def fleiss_kappa(counts: np.ndarray | Sequence[Sequence[float]]) -> float | None:

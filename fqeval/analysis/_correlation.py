@@ -1,4 +1,8 @@
-"""Correlations that return JSON-safe results (``None`` plus a note where undefined)."""
+"""Correlations that return JSON-safe results (``None`` plus a note where undefined).
+
+Undefined cases, the same for every coefficient: fewer than 2 pairs, any NaN or infinite
+value (scipy would return NaN), or a constant input.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ def _num(x: object) -> float | None:
 def _undefined(x: np.ndarray, y: np.ndarray) -> str | None:
     if x.size < 2:
         return "fewer than 2 paired values"
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return "non-finite input (NaN or inf): correlation undefined"
     if np.all(x == x[0]) or np.all(y == y[0]):
         return "constant input: correlation undefined"
     return None
@@ -44,7 +50,9 @@ def fisher_z_ci(r: float, n: int, level: float = 0.95) -> list[float] | None:
 def pearson(x: Sequence[float], y: Sequence[float], level: float = 0.95) -> dict[str, Any]:
     """``{"r", "p", "ci", "n"}`` from :func:`scipy.stats.pearsonr`, CI by Fisher z.
 
-    Undefined (constant input or n < 2) -> ``r``/``p``/``ci`` ``None`` and a ``note``.
+    Undefined (n < 2, a NaN or infinite value, constant input) -> ``r``/``p``/``ci`` ``None``
+    and a ``note``; the caller decides whether to drop incomplete pairs first. At n = 2 the
+    sign of r is defined but ``p`` is 1 and there is no interval.
     """
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     note = _undefined(a, b)

@@ -186,3 +186,31 @@ def test_human_labels_join_as_a_rater() -> None:
     nrecords = [nway("q0", C1, ["final_fq", "a"], 0), nway("q1", C1, ["final_fq", "a"], 0)]
     nreport = agreement_report(judgments_frame(nrecords), human=winners)
     assert nreport["human"][0]["overall"]["same_winner"] == 0.5
+
+
+def test_cohen_kappa_orders_numeric_labels_by_value() -> None:
+    # Seen labels (1, 2, 10) in numeric order, quadratic weights by position (as sklearn's
+    # cohen_kappa_score with its default labels): O-weighted 1, E-weighted 1.5 -> 1 - 1/1.5.
+    # String order ("1" < "10" < "2") gave -2/3.
+    assert cohen_kappa([1, 2], [2, 10], weights="quadratic") == pytest.approx(1 / 3)
+    assert cohen_kappa([1, 2], [2, 10], weights="quadratic", categories=(1, 2, 10)) == (
+        pytest.approx(1 / 3)
+    )
+    # Negative labels: -1 < 0 < 1, so perfectly reversed ratings give -1.
+    assert cohen_kappa([-1, 0, 1], [1, 0, -1], weights="quadratic") == pytest.approx(-1.0)
+    # Mixed types fall back to string order rather than failing.
+    assert cohen_kappa(["a", 1], ["a", 1]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("n", [2, 3, 6])
+def test_correlations_with_nan_are_undefined(n: int) -> None:
+    from fqeval.analysis._correlation import kendall, pearson, spearman
+
+    x = [float(k) for k in range(n)]
+    y = [*x[:-1], float("nan")]
+    pr = pearson(x, y)
+    assert pr["r"] is None and pr["p"] is None and pr["ci"] is None and pr["n"] == n
+    assert "non-finite" in pr["note"]
+    assert spearman(x, y)["rho"] is None and "non-finite" in spearman(x, y)["note"]
+    assert kendall(y, x)["tau"] is None
+    assert pearson(x, [*x[:-1], float("inf")])["r"] is None
