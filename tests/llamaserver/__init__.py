@@ -1,0 +1,1 @@
+"""fqeval against a real llama.cpp llama-server (FQEVAL_LLAMA_SERVER_DIR)."""
