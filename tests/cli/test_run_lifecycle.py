@@ -116,6 +116,12 @@ FAILURES = [
     ("pairwise", ["--prices", "BAD"], "bad-prices.yaml"),
     ("pairwise", ["--format", "pdf"], "--format"),
     ("pairwise", ["--request-timeout", "0"], "--request-timeout"),
+    ("pairwise", ["--request-timeout", "-5"], "--request-timeout"),
+    ("pairwise", ["--request-timeout", "nan"], "--request-timeout"),
+    ("pairwise", ["--rpm", "-5"], "--rpm"),
+    ("pairwise", ["--rpm", "0"], "--rpm"),
+    ("pairwise", ["--tpm", "-5"], "--tpm"),
+    ("pairwise", ["--max-cost", "-1"], "--max-cost"),
     ("pairwise", ["--concurrency", "0"], "--concurrency"),
     ("pairwise", ["--data", "{tmp}/nowhere.csv"], "nowhere.csv"),
 ]
