@@ -368,9 +368,9 @@ def test_ctrl_c_writes_a_partial_run_and_exits_130(tmp_path: Path) -> None:
 def test_publishing_without_an_atomic_swap_still_replaces_the_run_whole(
     cli: Cli, tmp_path: Path, earlier_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fqeval.runner
+    import fqeval._rundir
 
-    monkeypatch.setattr(fqeval.runner, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(fqeval._rundir, "_exchange", lambda a, b: False)
     shutil.copytree(earlier_run, tmp_path / "w")
     out = tmp_path / "w" / "run"
     res = cli("run", "nway", "--data", DEMO, "--out", out, "--store", tmp_path / "s.sqlite",
@@ -384,7 +384,7 @@ def test_publishing_without_an_atomic_swap_still_replaces_the_run_whole(
 def test_leftovers_of_dead_runs_are_cleared_and_a_run_moved_aside_is_put_back(
     tmp_path: Path, earlier_run: Path
 ) -> None:
-    from fqeval.runner import make_partial_dir
+    from fqeval._rundir import make_partial_dir
 
     dead_pid = subprocess.Popen(["true"])  # a pid that no longer runs
     dead_pid.wait()
