@@ -1,4 +1,4 @@
-"""Peak memory of a 100,000-judgment run (issue 6, part 5).
+"""Peak memory of a 100,000-judgment run.
 
 Run from the repository root::
 

@@ -1,4 +1,4 @@
-"""Judge throughput, cached replay and resume cost of the engine (issue 6, parts 1-3).
+"""Judge throughput, cached replay and resume cost of the engine.
 
 Run from the repository root (the fake judge in ``tests/fakejudge`` is the server)::
 

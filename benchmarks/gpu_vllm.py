@@ -1,4 +1,4 @@
-"""In-process vLLM judge vs ``vllm serve`` + fqeval's openai backend (issue 6, part 6).
+"""In-process vLLM judge vs ``vllm serve`` + fqeval's openai backend.
 
 For a machine with a GPU and vLLM (``pip install 'fqeval[vllm]'``); it cannot run on CPU-only
 machines. Run from the repository root::

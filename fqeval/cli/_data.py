@@ -30,7 +30,10 @@ SystemsOption = Annotated[
     typer.Option(
         "--systems",
         metavar="A,B,...",
-        help="Comma list of systems, in this order (default: every candidate column).",
+        help=(
+            "Comma list of systems, in this order (default: every candidate column); "
+            "pairwise adds its --reference."
+        ),
     ),
 ]
 SystemFilesOption = Annotated[
@@ -90,8 +93,13 @@ def load_data_from_options(
     allow_missing: bool = False,
     metadata: str | Path | None = None,
     limit: int | None = None,
+    reference: str | None = None,
 ) -> EvalData:
-    """``load_data`` from raw option values: comma lists and ``NAME=PATH`` pairs parsed here."""
+    """``load_data`` from raw option values: comma lists and ``NAME=PATH`` pairs parsed here.
+
+    ``reference`` (pairwise's ``--reference``) is evaluated even when ``--systems`` leaves it
+    out: every system is compared with it.
+    """
     return load_data(
         data,
         systems=_comma_list(systems),
@@ -101,6 +109,7 @@ def load_data_from_options(
         criteria_file=criteria_file,
         allow_missing=allow_missing,
         limit=limit,
+        keep_systems=(reference,) if reference else (),
     )
 
 

@@ -79,29 +79,46 @@ def _run(
     allow_missing: AllowMissingOption = False,
     limit: LimitOption = None,
     judge: list[str] = typer.Option(
-        ["heuristic"], "--judge", help="heuristic | openai:MODEL | vllm:MODEL. Repeat for a panel."
+        ["heuristic"],
+        "--judge",
+        metavar="SPEC",
+        help="heuristic | openai:MODEL | vllm:MODEL. Repeat for a panel.",
     ),
     base_url: list[str] = typer.Option(
         [],
         "--base-url",
+        metavar="URL",
         help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL). Repeat to load-balance replicas.",
     ),
     api_key_env: str = typer.Option(
-        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+        "OPENAI_API_KEY",
+        "--api-key-env",
+        metavar="VAR",
+        help="Environment variable holding the API key.",
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Run directory (default reports/<mode>-<data>-<judge>/)."
+        None,
+        "--out",
+        metavar="DIR",
+        help="Run directory (default reports/<mode>-<data>-<judge>/).",
     ),
     seed: int = typer.Option(
-        42, "--seed", help="Seed of the candidate shuffles and the bootstrap."
+        42, "--seed", metavar="N", help="Seed of the candidate shuffles and the bootstrap."
     ),
     permutations: str = typer.Option(
         "none",
         "--permutations",
-        help="none | latin (every candidate in every slot) | K seeded orders.",
+        metavar="none|latin|K",
+        help=(
+            "none | latin (every candidate in every slot) | K seeded orders, capped at each "
+            "item's number of distinct orders (n! for n distinct texts)."
+        ),
     ),
     reference: str = typer.Option(
-        "final_fq", "--reference", help="The system every other one is compared with."
+        "final_fq",
+        "--reference",
+        metavar="SYSTEM",
+        help="The system every other one is compared with (kept even if --systems omits it).",
     ),
     logprobs: bool = typer.Option(
         False,
@@ -109,30 +126,47 @@ def _run(
         help="Also report the logprob-weighted expected score where the judge returns logprobs.",
     ),
     prompts: Path | None = typer.Option(
-        None, "--prompts", help="Directory of prompt templates overriding the shipped ones."
+        None,
+        "--prompts",
+        metavar="DIR",
+        help="Directory of prompt templates overriding the shipped ones.",
     ),
     prompt_style: str = typer.Option(
         "fqeval-harness",
         "--prompt-style",
+        metavar="STYLE",
         help="fqeval-harness (our jinja2 templates) | fqeval (official FQ-Eval prompt files in --prompts).",
     ),
-    concurrency: int = typer.Option(16, "--concurrency", min=1, help="Judge calls in flight."),
-    rpm: Optional[float] = typer.Option(None, "--rpm", help="Requests-per-minute limit."),  # noqa: UP045
-    tpm: Optional[float] = typer.Option(None, "--tpm", help="Tokens-per-minute limit."),  # noqa: UP045
+    concurrency: int = typer.Option(
+        16, "--concurrency", min=1, metavar="N", help="Judge calls in flight."
+    ),
+    rpm: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--rpm", metavar="N", help="Requests-per-minute limit."
+    ),
+    tpm: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--tpm", metavar="N", help="Tokens-per-minute limit."
+    ),
     max_retries: int = typer.Option(
         6,
         "--max-retries",
         min=0,
+        metavar="N",
         help="Retries of a failed call (429, 5xx, timeouts, dropped connections).",
     ),
     max_reasks: int = typer.Option(
-        2, "--max-reasks", min=0, help="Re-asks of a reply that does not validate."
+        2, "--max-reasks", min=0, metavar="N", help="Re-asks of a reply that does not validate."
     ),
     request_timeout: float = typer.Option(
-        60.0, "--request-timeout", help="Seconds before a stalled call is abandoned and retried."
+        60.0,
+        "--request-timeout",
+        metavar="SECONDS",
+        help="Seconds before a stalled call is abandoned and retried.",
     ),
     store: Path | None = typer.Option(
-        None, "--store", help="Judgment store (SQLite); default under the user cache dir."
+        None,
+        "--store",
+        metavar="PATH",
+        help="Judgment store (SQLite); default under the user cache dir.",
     ),
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Do not reuse stored judgments (new ones are still stored)."
@@ -146,20 +180,26 @@ def _run(
         help="Make no judge call: judgments come from --store only; a missing one ends invalid.",
     ),
     max_cost: float | None = typer.Option(
-        None, "--max-cost", help="Stop cleanly once the estimated cost reaches this many USD."
+        None,
+        "--max-cost",
+        metavar="USD",
+        help="Stop cleanly once the estimated cost reaches this many USD.",
     ),
     prices: Path | None = typer.Option(
-        None, "--prices", help="YAML price table overriding the shipped one."
+        None, "--prices", metavar="YAML", help="YAML price table overriding the shipped one."
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print calls, token and cost estimates; make no call."
     ),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any judgment ends invalid."),
     fmt: str = typer.Option(
-        "md", "--format", help="Reports to write: md, html, json, comma-separated."
+        "md",
+        "--format",
+        metavar="FORMATS",
+        help="Reports to write: md, html, json, comma-separated.",
     ),
     bootstrap: int = typer.Option(
-        1000, "--bootstrap", help="Bootstrap resamples for the CIs (at least 1)."
+        1000, "--bootstrap", metavar="N", help="Bootstrap resamples for the CIs (at least 1)."
     ),
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No progress bar or leaderboard on the console."
@@ -178,6 +218,7 @@ def _run(
         metadata=metadata,
         allow_missing=allow_missing,
         limit=limit,
+        reference=reference if mode == "pairwise" else None,
     )
     formats = tuple(parse_formats(fmt))
     check_engine_numbers(request_timeout=request_timeout, rpm=rpm, tpm=tpm, max_cost=max_cost)

@@ -23,25 +23,52 @@ def _default_data() -> Path:
 
 @app.command()
 def sanity(
-    judge: list[str] = typer.Option(["heuristic"], "--judge", help="Judge spec(s) to test."),
+    judge: list[str] = typer.Option(
+        ["heuristic"],
+        "--judge",
+        metavar="SPEC",
+        help="heuristic | openai:MODEL | vllm:MODEL. Repeat to test several.",
+    ),
     data: Path | None = typer.Option(
         None,
         "--data",
+        metavar="PATH",
         help="Data with one benchmark follow-up per criterion (default: $FQEVAL_OFFICIAL_DIR/FQ-Eval.json, else the demo data).",
     ),
     limit: int | None = typer.Option(
-        None, "--limit", min=1, help="Only the first N QA pairs (a cheap first look)."
+        None, "--limit", min=1, metavar="N", help="Only the first N QA pairs (a cheap first look)."
     ),
-    base_url: list[str] = typer.Option([], "--base-url", help="OpenAI-compatible endpoint(s)."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
-    concurrency: int = typer.Option(16, "--concurrency", min=1),
-    request_timeout: float = typer.Option(60.0, "--request-timeout"),
-    store: Optional[Path] = typer.Option(None, "--store", help="Judgment store (SQLite)."),  # noqa: UP045
+    base_url: list[str] = typer.Option(
+        [],
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL). Repeat to load-balance replicas.",
+    ),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY",
+        "--api-key-env",
+        metavar="VAR",
+        help="Environment variable holding the API key.",
+    ),
+    concurrency: int = typer.Option(
+        16, "--concurrency", min=1, metavar="N", help="Judge calls in flight."
+    ),
+    request_timeout: float = typer.Option(
+        60.0,
+        "--request-timeout",
+        metavar="SECONDS",
+        help="Seconds before a stalled call is abandoned and retried.",
+    ),
+    store: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--store", metavar="PATH", help="Judgment store (SQLite)."
+    ),
     out: Path | None = typer.Option(
-        None, "--out", help="Run directory (default reports/sanity-<judge>/)."
+        None, "--out", metavar="DIR", help="Run directory (default reports/sanity-<judge>/)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the rates as JSON."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bar on the console (the rates still print)."
+    ),
 ) -> None:
     """Does the judge understand the criteria? For each QA pair and criterion c it sees the five
     gold follow-ups (one written for each criterion) and must pick the one written for c.

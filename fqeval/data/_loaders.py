@@ -33,6 +33,7 @@ def load_data(
     criteria_file: str | Path | None = None,
     allow_missing: bool = False,
     limit: int | None = None,
+    keep_systems: Sequence[str] = (),
 ) -> EvalData:
     """Load, validate and select FQ-Eval items from ``path``.
 
@@ -42,8 +43,9 @@ def load_data(
     its top; metadata files such as ``*_metadata.json`` are not counted); or a Hub
     dataset id (``hf:owner/name``, or ``owner/name`` when no such local path exists).
     ``systems`` picks and orders the systems (default: all, in data order, extra systems
-    last). ``extra_systems`` maps a new system name to a file keyed by ``question_id``
-    (and optionally criterion). ``metadata`` fills empty QA fields (category, use case,
+    last); ``keep_systems`` are kept whatever ``systems`` says (first, when the data has
+    them: pairwise's reference). ``extra_systems`` maps a new system name to a file keyed by
+    ``question_id`` (and optionally criterion). ``metadata`` fills empty QA fields (category, use case,
     intent, topic, set id, complexity) from another source, typically ``FQ-Eval.json``.
     ``criteria`` keeps only these criteria (exact names, any letter case, or short keys).
     ``criteria_file`` is a user criteria YAML merged over ``data/criteria.yaml``; its
@@ -66,7 +68,7 @@ def load_data(
             f"{table.source}: no follow-up columns (expected 'final_fq' or one column per "
             "system after the base columns)"
         )
-    chosen = select_systems(known, systems)
+    chosen = select_systems(known, _with_kept(systems, keep_systems, known))
     wanted = select_criteria(registry, row_criteria, criteria)
     meta = read_metadata(metadata) if metadata is not None else None
 
@@ -97,6 +99,17 @@ def load_data(
         missing_candidates=builder.missing_total,
         extra=extra_info,
     )
+
+
+def _with_kept(
+    systems: Sequence[str] | None, keep: Sequence[str], known: Sequence[str]
+) -> list[str] | None:
+    """``systems`` with each of ``keep`` that the data has put first, unless already named."""
+    if systems is None or not any(name.strip() for name in systems):
+        return None if systems is None else list(systems)
+    named = {name.strip() for name in systems}
+    kept = [name for name in keep if name in known and name not in named]
+    return [*kept, *systems]
 
 
 def _read_extras(

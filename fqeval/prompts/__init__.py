@@ -5,7 +5,15 @@ from fqeval.prompts._env import (
     FqevalPromptSet,
     PromptSet,
     candidates_json,
+    conversation_json,
     criterion_key,
 )
 
-__all__ = ["PROMPT_STYLES", "FqevalPromptSet", "PromptSet", "candidates_json", "criterion_key"]
+__all__ = [
+    "PROMPT_STYLES",
+    "FqevalPromptSet",
+    "PromptSet",
+    "candidates_json",
+    "conversation_json",
+    "criterion_key",
+]

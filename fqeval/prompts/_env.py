@@ -6,9 +6,12 @@ Our style (``--prompt-style fqeval-harness``, the default) is one jinja2 templat
 and a ``user`` block (the QA pair and the candidates). A ``--prompts DIR`` of the user is searched
 before the shipped ``prompts/``, so a user can override one mode and keep the others.
 
-Candidate texts are untrusted: templates receive them only as a JSON list of
-``{"id", "text"}`` objects (``candidates_json``), so a text cannot close a quote, add a label or
-masquerade as an instruction outside its JSON string.
+Candidate texts, the user question and the answer are untrusted: templates receive the
+candidates only as a JSON list of ``{"id", "text"}`` objects (``candidates_json``) and the
+conversation only as a JSON object ``{"question", "answer"}`` (``conversation_json``), so a text
+cannot close a quote, add a label, start a section of the prompt (its newlines are ``\n``
+escapes) or masquerade as an instruction outside its JSON string. (``question`` and ``answer``
+stay in the context, raw, for a user's own templates; the shipped ones never use them.)
 
 FQ-Eval style (``--prompt-style fqeval``) reads the official repository's layout, one plain file
 per mode and criterion (``nway/nwayprompt_<criterion_key>.txt``,
@@ -42,6 +45,12 @@ def candidates_json(candidates: Sequence[Mapping[str, str]]) -> str:
     return json.dumps(
         [{"id": c["id"], "text": c["text"]} for c in candidates], ensure_ascii=False, indent=2
     )
+
+
+def conversation_json(question: str, answer: str) -> str:
+    """The conversation as the judge sees it: a JSON object ``{"question", "answer"}`` (an
+    object, never a list, so it cannot be mistaken for the candidate list)."""
+    return json.dumps({"question": question, "answer": answer}, ensure_ascii=False, indent=2)
 
 
 def criterion_key(name: str) -> str:

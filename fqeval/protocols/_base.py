@@ -64,6 +64,8 @@ class Task:
 
     ``variant`` tells apart the tasks of one item: the permutation (``p0``, ``p1``...) for
     n-way, the order (``ab``/``ba``) and system for pairwise, the system for score.
+    ``schema`` is the reply's JSON schema, sent as ``response_format``; ``None`` sends none
+    (FQ-Eval-style prompt files, like the official scripts).
     """
 
     mode: str
@@ -71,7 +73,7 @@ class Task:
     shown: tuple[Shown, ...]
     variant: str
     messages: tuple[Message, ...]
-    schema: Mapping[str, Any]
+    schema: Mapping[str, Any] | None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -91,7 +93,15 @@ class Protocol(abc.ABC):
 
     @abc.abstractmethod
     def tasks(self, data: EvalData) -> Iterator[Task]:
-        """Yield every task for ``data`` in a deterministic order."""
+        """Yield every task for ``data`` in a deterministic order.
+
+        Protocols run :meth:`check` before the first task, so building the first task (what a
+        run does before it creates anything) refuses data this mode cannot judge."""
+
+    def check(self, data: EvalData) -> None:
+        """Raise :class:`fqeval.errors.UsageError` (one line) when ``data`` cannot give this
+        mode a meaningful judgment; nothing by default."""
+        return None
 
     @abc.abstractmethod
     def parse(self, task: Task, reply: JudgeReply) -> Verdict:

@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fqeval.data._records import Item
+from fqeval.data._records import EvalData, Item
 from fqeval.judges._base import Message
-from fqeval.prompts._env import FqevalPromptSet, PromptSet, candidates_json
+from fqeval.prompts._env import FqevalPromptSet, PromptSet, candidates_json, conversation_json
 from fqeval.protocols._base import InvalidReplyError, Shown, Task
 
 
@@ -207,7 +207,13 @@ def parse_permutations(value: str) -> str | int:
 def render(
     prompts: PromptSet | FqevalPromptSet, mode: str, item: Item, shown: Sequence[Shown]
 ) -> tuple[Message, ...]:
-    """Render the messages for ``shown`` candidates of ``item`` in either prompt style."""
+    """Render the messages for ``shown`` candidates of ``item`` in either prompt style.
+
+    FQ-Eval-style files get the official scripts' values: ``{fq_id}`` is the item's ``fq_id``
+    (the dataset's id, e.g. ``fq_0003``; the shown label when the data has none). Our
+    templates get the conversation and the candidates only as JSON (``conversation_json``,
+    ``candidates_json``), so no text can open a section of its own.
+    """
     payload = [{"id": s.label, "text": s.text} for s in shown]
     cands = candidates_json(payload)
     if isinstance(prompts, FqevalPromptSet):
@@ -216,7 +222,7 @@ def render(
             "answer": item.qa.answer,
             "candidates": cands,
             "num_candidates": str(len(shown)),
-            "fq_id": shown[0].label,
+            "fq_id": item.fq_id or shown[0].label,
             "follow_up_question": shown[0].text,
         }
         return prompts.render(mode, item.criterion.name, values)
@@ -224,6 +230,7 @@ def render(
         "criterion": item.criterion,
         "question": item.qa.question,
         "answer": item.qa.answer,
+        "conversation_json": conversation_json(item.qa.question, item.qa.answer),
         "candidates_json": cands,
         "candidate_ids": [s.label for s in shown],
         "num_candidates": len(shown),
@@ -278,8 +285,8 @@ def make_task(
     variant: str,
     schema: Mapping[str, Any],
 ) -> Task:
-    """A task with its messages rendered; FQ-Eval-style prompts get no reply schema, like the
-    reference tool (no ``response_format``)."""
+    """A task with its messages rendered; FQ-Eval-style prompts get no reply schema
+    (``schema=None``: no ``response_format`` is sent, as the official scripts send none)."""
     structured = not isinstance(prompts, FqevalPromptSet)
     return Task(
         mode=mode,
@@ -287,7 +294,7 @@ def make_task(
         shown=shown,
         variant=variant,
         messages=render(prompts, mode, item, shown),
-        schema=schema if structured else {},
+        schema=schema if structured else None,
     )
 
 
@@ -323,3 +330,22 @@ def count_orders(items: Sequence[Item], permutations: str | int) -> int:
         orders_for(len({text.strip() for text in item.candidates.values()}), permutations)
         for item in items
     )
+
+
+def check_choice(mode: str, data: EvalData) -> None:
+    """n-way and rank need a choice: at least two systems, and some item with two distinct
+    candidate texts (one text alone would be "chosen" every time and report 100%)."""
+    from fqeval.errors import UsageError
+
+    if len(data.systems) < 2:
+        raise UsageError(
+            f"{mode} needs at least two systems to choose between; {data.source} has only "
+            f"{', '.join(data.systems) or 'none'} (add systems, or use score mode)"
+        )
+    if not any(
+        len({text.strip() for text in item.candidates.values()}) >= 2 for item in data.items
+    ):
+        raise UsageError(
+            f"{mode} needs two distinct candidate texts to choose between; no item of "
+            f"{data.source} has them (systems: {', '.join(data.systems)})"
+        )

@@ -5,7 +5,8 @@ seeded shuffle. With ``permutations="latin"`` the item is judged once per cyclic
 shuffle (every candidate appears once in every slot), with ``K`` in K distinct seeded orders
 (capped per item at the ``n!`` orders its ``n`` distinct texts have; the summary's
 ``permutations`` block and ``notes`` say how many items were capped); the analysis turns the
-judgments into vote shares.
+judgments into vote shares. Data with one system, or with no item whose texts differ, has
+nothing to choose between and is refused (:func:`fqeval.protocols._common.check_choice`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fqeval.judges._parse import extract_json_object
 from fqeval.prompts._env import FqevalPromptSet, PromptSet
 from fqeval.protocols._base import Protocol, Task, Verdict
 from fqeval.protocols._common import (
+    check_choice,
     choice_schema,
     count_orders,
     match_label,
@@ -51,7 +53,13 @@ class PermutedProtocol(Protocol):
     def reply_schema(self, labels: Sequence[str]) -> Mapping[str, Any]:
         raise NotImplementedError
 
+    def check(self, data: EvalData) -> None:
+        """At least two systems, and some item with two distinct texts (see
+        :func:`check_choice`)."""
+        check_choice(self.mode, data)
+
     def tasks(self, data: EvalData) -> Iterator[Task]:
+        self.check(data)
         return permuted_tasks(
             self.prompts,
             self.mode,

@@ -3,6 +3,7 @@
 For every item and every other system the judge sees two tasks: ``SYSTEM:ab`` (reference shown
 first, as ``candidate_A``) and ``SYSTEM:ba`` (reference second). The analysis counts a win only
 when both orders pick the system, a loss when both pick the reference, and a tie otherwise.
+Data without another system, or without an item holding both, is refused before any call.
 """
 
 from __future__ import annotations
@@ -34,12 +35,26 @@ class PairwiseProtocol(Protocol):
         self.reference = reference
         self._sampling = sampling or Sampling()
 
-    def tasks(self, data: EvalData) -> Iterator[Task]:
+    def check(self, data: EvalData) -> None:
+        """The reference is a system, another system exists, and some item has both."""
         if self.reference not in data.systems:
             raise UsageError(
                 f"--reference: '{self.reference}' is not a system of {data.source} "
                 f"(systems: {', '.join(data.systems)})"
             )
+        if len(data.systems) < 2:
+            raise UsageError(
+                f"pairwise needs a system to compare with the reference '{self.reference}'; "
+                f"{data.source} has no other system"
+            )
+        if not self.count(data):
+            raise UsageError(
+                f"pairwise: no item of {data.source} has both the reference "
+                f"'{self.reference}' and another system's follow-up"
+            )
+
+    def tasks(self, data: EvalData) -> Iterator[Task]:
+        self.check(data)
         for item in data.items:
             ref_text = item.candidates.get(self.reference)
             if ref_text is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import Counter
@@ -47,9 +48,9 @@ FIVE = {
 
 
 def candidates_in(task_messages) -> list[dict]:
-    """The JSON candidate list inside the user message."""
+    """The JSON candidate list inside the user message (after the conversation's JSON)."""
     text = task_messages[-1].content
-    start = text.index("[")
+    start = text.index("[", text.index("## Candidate follow-up"))
     value, _ = json.JSONDecoder().raw_decode(text, start)
     return value
 
@@ -252,11 +253,18 @@ def test_fqeval_style_prompt_files_run_unchanged(tmp_path: Path) -> None:
     assert text.startswith("Judge for 2 candidates.\nQ: Question q1?\nA: Answer to q1.")
     # single-pass substitution: the candidate's literal "{answer}" is left alone
     assert "What if {answer} were a song?" in text
-    assert task.schema == {}  # the reference tool sends no response_format
-    score_task = next(
-        make_protocol("score", prompts_dir=tmp_path, prompt_style="fqeval").tasks(data)
-    )
+    assert task.schema is None  # the official scripts send no response_format
+    score = make_protocol("score", prompts_dir=tmp_path, prompt_style="fqeval")
+    score_task = next(score.tasks(data))
+    assert score_task.schema is None
+    # no fq_id in the data: the shown label stands in
     assert "ID candidate_A: What if {answer} were a song?" in score_task.messages[0].content
+    # with one, every system's follow-up is scored under the dataset's id, as the official
+    # scoring script fills {fq_id}
+    with_id = make_data(dataclasses.replace(make_item("q1", cands), fq_id="fq_0003"))
+    texts = [t.messages[0].content for t in score.tasks(with_id)]
+    assert texts[0].endswith("ID fq_0003: What if {answer} were a song?\nGive a score.")
+    assert texts[1].endswith("ID fq_0003: Tell me more?\nGive a score.")
     with pytest.raises(UsageError, match="no FQ-Eval prompt file"):
         FqevalPromptSet(tmp_path).path_for("nway", "Guided Onboarding")
     with pytest.raises(UsageError, match="ranking"):
