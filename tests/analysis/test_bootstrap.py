@@ -1,12 +1,15 @@
-"""Cluster bootstrap: reproducible, degenerate cases exact, and equal to a naive replay."""
+"""Cluster bootstrap: reproducible, degenerate cases exact, and equal to a naive replay;
+the summary's Wilson interval with a design effect against textbook values."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from fqeval.analysis import bootstrap_mean_ci, percentile_interval, resample_weights
+from fqeval.analysis import bootstrap_mean_ci, resample_weights
+from fqeval.analysis._bootstrap import wilson_interval
 from fqeval.analysis._estimates import grid_estimates
 
 
@@ -44,8 +47,18 @@ def test_interval_brackets_the_mean_and_narrows_with_more_clusters() -> None:
     assert ci2[1] - ci2[0] < ci1[1] - ci1[0]
 
 
+def _replayed_interval(
+    values: list[float], point: float, clusters: int, bounds: tuple[float, float]
+) -> tuple[float, float]:
+    low, high = wilson_interval(
+        np.asarray([point]), np.asarray(values)[:, None], np.asarray([clusters]), bounds
+    )
+    return float(low[0]), float(high[0])
+
+
 def test_grid_matches_a_naive_replay_of_the_same_resamples() -> None:
-    """The vectorised ratio-of-sums equals recomputing each resample with pandas."""
+    """The vectorised ratio-of-sums equals recomputing each resample with pandas; the interval
+    is the Wilson interval of the replayed resamples' variance (scale: the values' range)."""
     rng = np.random.default_rng(1)
     rows = []
     for q in range(12):
@@ -76,15 +89,59 @@ def test_grid_matches_a_naive_replay_of_the_same_resamples() -> None:
             naive.setdefault(key, []).append(value)  # type: ignore[arg-type]
         for system in ("a", "b"):
             overall[system].append(means.xs(system, level="system").mean())
+    bounds = (float(units["value"].min()), float(units["value"].max()))
     for (crit, system), values in naive.items():
-        low, high = percentile_interval(np.asarray(values))
+        cell = units[(units["criterion"] == crit) & (units["system"] == system)]
         est = grid.per_criterion[crit][system]
-        assert est.ci == (pytest.approx(float(low)), pytest.approx(float(high)))
+        assert est.value == pytest.approx(cell["value"].mean())
+        low, high = _replayed_interval(
+            values, cell["value"].mean(), cell["question_id"].nunique(), bounds
+        )
+        assert est.ci == (pytest.approx(low), pytest.approx(high))
     for system, values in overall.items():
-        low, high = percentile_interval(np.asarray(values))
-        assert grid.overall[system].ci == (pytest.approx(float(low)), pytest.approx(float(high)))
-        point = units[units["system"] == system].groupby("criterion")["value"].mean().mean()
+        mine = units[units["system"] == system]
+        point = mine.groupby("criterion")["value"].mean().mean()
         assert grid.overall[system].value == pytest.approx(point)
+        low, high = _replayed_interval(values, point, mine["question_id"].nunique(), bounds)
+        assert grid.overall[system].ci == (pytest.approx(low), pytest.approx(high))
+
+
+def test_wilson_interval_with_binomial_variance_is_textbook_wilson() -> None:
+    """With resamples whose variance is p(1-p)/n (the bootstrap's for n independent 0/1
+    clusters, times (n-1)/n), n* = n and the interval is scipy's Wilson interval."""
+    for k, n in ((0, 30), (1, 30), (4, 30), (12, 40), (40, 40)):
+        p = k / n
+        target = p * (1 - p) / n * (n - 1) / n
+        samples = np.asarray([p - np.sqrt(target), p + np.sqrt(target)])[:, None]
+        low, high = wilson_interval(np.asarray([p]), samples, np.asarray([n]), (0.0, 1.0))
+        ref = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
+        assert (low[0], high[0]) == (pytest.approx(ref.low), pytest.approx(ref.high))
+    # No win in 30 QA pairs: [0, z^2 / (30 + z^2)], not the percentile bootstrap's [0, 0].
+    low, high = wilson_interval(np.zeros(1), np.zeros((50, 1)), np.asarray([30]), (0.0, 1.0))
+    z2 = stats.norm.ppf(0.975) ** 2
+    assert low[0] == 0.0 and high[0] == pytest.approx(z2 / (30 + z2))
+
+
+def test_wilson_interval_rescales_and_keeps_degenerate_cells() -> None:
+    # Scores on 1-5: the rescaled interval mapped back; a mean of 5 over 10 QA pairs is a bound.
+    low, high = wilson_interval(np.asarray([5.0]), np.full((20, 1), 5.0), np.asarray([10]), (1, 5))
+    ref = stats.binomtest(10, 10).proportion_ci(0.95, method="wilson")
+    assert (low[0], high[0]) == (pytest.approx(1 + 4 * ref.low), 5.0)
+    # Constant inside the range (v = 0): the point; no range, NaN point or NaN resamples.
+    point = np.asarray([3.0])
+    assert wilson_interval(point, np.full((9, 1), 3.0), np.asarray([8]), (1, 5)) == (3.0, 3.0)
+    assert wilson_interval(point, np.full((9, 1), 3.0), np.asarray([8]), (3, 3)) == (3.0, 3.0)
+    low, high = wilson_interval(np.asarray([np.nan]), np.full((9, 1), np.nan), np.ones(1), (0, 1))
+    assert np.isnan(low[0]) and np.isnan(high[0])
+    # Far from the bounds with many clusters it is the normal interval p +- z sd(resamples).
+    rng = np.random.default_rng(5)
+    boot = rng.normal(0.5, 0.02, size=(4000, 1))
+    low, high = wilson_interval(np.asarray([0.5]), boot, np.asarray([2000]), (0.0, 1.0))
+    sd = float(np.std(boot)) * np.sqrt(2000 / 1999)
+    assert (low[0], high[0]) == (
+        pytest.approx(0.5 - 1.96 * sd, abs=2e-4),
+        pytest.approx(0.5 + 1.96 * sd, abs=2e-4),
+    )
 
 
 def test_cell_without_units_is_none() -> None:

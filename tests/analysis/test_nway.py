@@ -115,10 +115,13 @@ def test_overall_is_the_mean_of_criterion_rates() -> None:
     assert sum(v["selection_rate"] for v in overall.values()) == pytest.approx(1.0)
 
 
-def test_one_item_has_a_point_interval() -> None:
+def test_one_item_interval_is_wilson_at_one_observation() -> None:
+    # One QA pair proves little: a rate at its bound gets Wilson's interval at n = 1
+    # ([1 / (1 + z^2), 1] and [0, z^2 / (1 + z^2)]), not the bootstrap's point [1, 1].
     summary = _summary([nway("q1", C1, SYSTEMS, 2)])
-    assert summary["criteria"][C1]["systems"]["b"]["ci"] == [1.0, 1.0]
-    assert summary["criteria"][C1]["systems"]["a"]["ci"] == [0.0, 0.0]
+    z2 = 1.959963984540054**2
+    assert summary["criteria"][C1]["systems"]["b"]["ci"] == [pytest.approx(1 / (1 + z2)), 1.0]
+    assert summary["criteria"][C1]["systems"]["a"]["ci"] == [0.0, pytest.approx(z2 / (1 + z2))]
 
 
 def test_panel_majority_and_ties() -> None:

@@ -43,7 +43,9 @@ def test_benchmark_always_picked_over_the_official_rows(official_csv: Path) -> N
         block = summary["criteria"][criterion]
         assert block["n"] == 200
         assert block["systems"]["final_fq"]["selection_rate"] == 1.0
-        assert block["systems"]["final_fq"]["ci"] == [1.0, 1.0]
+        # 200 of 200: Wilson's interval at n = 200 QA pairs, [200 / (200 + z^2), 1].
+        low, high = block["systems"]["final_fq"]["ci"]
+        assert high == 1.0 and low == pytest.approx(200 / (200 + 1.959963984540054**2))
     assert set(summary["breakdowns"]["complexity"]) == {"low", "high"}
     assert summary["breakdowns"]["complexity"]["low"]["n_items"] == 500
     assert summary["ranking"]["orderings"]["n-way vote share"]["mrr"] == 1.0
