@@ -19,6 +19,8 @@ from fqeval.analysis._frame import (
     judgments_frame_from_columns,
     read_judgments,
 )
+from fqeval.analysis._multiplicity import CORRECTIONS, adjust_p_values
+from fqeval.analysis._paired import PairedDrops, paired_drops, panel_units
 from fqeval.analysis._ranking import (
     AVERAGES,
     METRIC_FAMILIES,
@@ -32,14 +34,17 @@ from fqeval.analysis._trec_io import read_qrels, read_run
 
 __all__ = [
     "AVERAGES",
+    "CORRECTIONS",
     "METRIC_FAMILIES",
     "METRIC_OF_MODE",
     "MODES",
     "RECORD_COLUMNS",
     "SCHEMA_VERSION",
     "Metric",
+    "PairedDrops",
     "RankingResult",
     "adjacent_agreement",
+    "adjust_p_values",
     "agreement_report",
     "bootstrap_mean_ci",
     "cohen_kappa",
@@ -50,6 +55,8 @@ __all__ = [
     "judgments_frame",
     "judgments_frame_from_columns",
     "krippendorff_alpha",
+    "paired_drops",
+    "panel_units",
     "parse_metric",
     "percentile_interval",
     "read_judgments",

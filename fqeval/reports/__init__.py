@@ -1,6 +1,14 @@
 """Reports over ``summary.json``: Markdown and HTML leaderboards, official shapes, the CI gate."""
 
-from fqeval.reports._check import CheckResult, CheckRow, compare_summaries
+from fqeval.reports._check import (
+    CheckResult,
+    CheckRow,
+    GateOptions,
+    GateRun,
+    check_runs,
+    compare_summaries,
+    load_gate_run,
+)
 from fqeval.reports._html import render_html_report, write_html_report
 from fqeval.reports._leaderboard import Leaderboard, build_leaderboard
 from fqeval.reports._markdown import render_markdown_report, write_markdown_report
@@ -13,10 +21,14 @@ __all__ = [
     "FORMATS",
     "CheckResult",
     "CheckRow",
+    "GateOptions",
+    "GateRun",
     "Leaderboard",
     "RunDir",
     "build_leaderboard",
+    "check_runs",
     "compare_summaries",
+    "load_gate_run",
     "load_run",
     "load_runs",
     "official_summary",
