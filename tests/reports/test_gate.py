@@ -163,3 +163,37 @@ def test_cli_forms_json_fields_and_one_line_errors(
         code, _, err = _cli(capsys, *args)
         assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, (args, err)
         assert "Traceback" not in err
+
+
+def test_every_mode_pairs_with_its_own_summary() -> None:
+    """The unit tables the gate builds from judgments reproduce each mode's summary figures
+    (pairwise and rank, one judge and a panel), so a run compared with itself pairs and passes."""
+    from fqeval.reports._check import GateRun, gate_units
+    from tests.analysis._records import pairwise, rank
+
+    picks = ["system", "reference", None, "system", "reference", "reference"]
+    pair_records = [
+        pairwise(f"q{q}", crit, system, order, picks[(q + k) % 6], judge=judge)
+        for q in range(6)
+        for crit in (C1, "Creative Leap")
+        for k, system in enumerate(("a", "b"))
+        for judge in ("j1", "j2")
+        for order in ("ab", "ba")
+    ]
+    orders = [["a", "b", "c"], ["c", "a", "b"], None, ["b", "c", "a"]]
+    rank_records = [
+        rank(f"q{q}", C1, ["a", "b", "c"], orders[(q + j) % 4], judge=f"j{j}")
+        for q in range(6)
+        for j in (1, 2)
+    ]
+    for mode, records, judges in (
+        ("pairwise", pair_records, ["j1"]),
+        ("pairwise", pair_records, ["j1", "j2"]),
+        ("rank", rank_records, ["j1", "j2"]),
+    ):
+        frame = judgments_frame(records)
+        summary = summarize(frame, mode=mode, judges=judges, systems=[], criteria=[])
+        run = GateRun(summary, gate_units(summary, frame))
+        result = check_runs(run, run)
+        assert result.paired and result.passed and not result.notes, (mode, judges)
+        assert all(r.drop == 0.0 for r in result.rows)
