@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -14,6 +13,8 @@ from rich.console import Console
 from fqeval.cli._app import app
 from fqeval.errors import UsageError
 from fqeval.reports._document import Document, agreement_section
+from fqeval.reports._format import TINY_P as _TINY_P
+from fqeval.reports._format import format_p_value
 from fqeval.reports._markdown import render_document_markdown
 from fqeval.reports._runs import RunDir, load_runs, read_human_labels
 from fqeval.reports._write import runs_agreement
@@ -89,25 +90,6 @@ def _check_one_mode(runs: Sequence[RunDir]) -> None:
             f"cannot compare a '{first}' run ({a}) with a '{second}' run ({b}): agreement "
             "needs runs of one mode"
         )
-
-
-#: how a p-value below double precision's resolution (computed as 0) is shown
-_TINY_P = "< 1e-16"
-
-
-def format_p_value(p: Any) -> str:
-    """A p-value for display: 3 significant digits, ``< 1e-16`` below double precision's
-    resolution (a computed 0), ``1.000`` for 1; ``n/a`` when missing."""
-    if p is None or isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p):
-        return "n/a"
-    p = float(p)
-    if p < 1e-16:
-        return _TINY_P
-    if p >= 0.1:
-        return f"{p:.3f}"
-    if p >= 0.001:
-        return f"{p:.3g}"
-    return f"{p:.2e}"
 
 
 def _with_p_values_as_text(result: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from fqeval.reports._check import (
     compare_summaries,
     load_gate_run,
 )
+from fqeval.reports._document import ReportRun
+from fqeval.reports._format import format_p_value
 from fqeval.reports._html import render_html_report, write_html_report
 from fqeval.reports._leaderboard import Leaderboard, build_leaderboard
 from fqeval.reports._markdown import render_markdown_report, write_markdown_report
@@ -24,10 +26,12 @@ __all__ = [
     "GateOptions",
     "GateRun",
     "Leaderboard",
+    "ReportRun",
     "RunDir",
     "build_leaderboard",
     "check_runs",
     "compare_summaries",
+    "format_p_value",
     "load_gate_run",
     "load_run",
     "load_runs",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fqeval.reports import _svg
+from fqeval.reports._format import format_p_value, num
 from fqeval.reports._leaderboard import (
     Leaderboard,
     build_leaderboard,
@@ -52,7 +53,14 @@ class Figure:
     caption: str
 
 
-Block = Paragraph | Table | Figure
+@dataclass(frozen=True)
+class Heading:
+    """A sub-heading inside a section: one run's part of a merged report."""
+
+    text: str
+
+
+Block = Paragraph | Table | Figure | Heading
 
 
 @dataclass
@@ -68,19 +76,31 @@ class Document:
     sections: list[Section]
 
 
+@dataclass(frozen=True)
+class ReportRun:
+    """One run of a report: its name, summary, manifest and a few judgment records."""
+
+    label: str
+    summary: Summary
+    manifest: Mapping[str, Any] | None = None
+    examples: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass
+class _Part:
+    """One run's contribution to a section. ``key`` matches the same section across runs;
+    ``title`` heads it in a one-run report, ``group`` (default ``title``) in a merged one,
+    where ``detail`` follows the run's name."""
+
+    key: str
+    title: str
+    blocks: list[Block]
+    group: str = ""
+    detail: str = ""
+
+
 def _c(text: object) -> TCell:
     return TCell(str(text))
-
-
-def num(value: Any, digits: int = 3) -> str:
-    """A statistic for display: ``n/a`` for missing, scientific for tiny p-values."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        if value != 0 and abs(value) < 10 ** (-digits):
-            return f"{value:.1e}"
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def leaderboard_table(board: Leaderboard) -> Table:
@@ -98,13 +118,13 @@ def leaderboard_table(board: Leaderboard) -> Table:
     return Table(header, rows)
 
 
-def _panel_section(summary: Summary) -> Section | None:
+def _panel_part(summary: Summary) -> _Part | None:
     judges = list(summary.get("judges", []))
     if len(judges) < 2:
         return None
     metric = str(summary.get("metric"))
     panel = summary.get("panel") or {}
-    section = Section("Panel")
+    section = _Part("panel", "Panel", [])
     section.blocks.append(
         Paragraph(f"{len(judges)} judges; panel aggregate: {panel.get('method', '')}.")
     )
@@ -136,6 +156,16 @@ def _panel_section(summary: Summary) -> Section | None:
     return section
 
 
+def _p_stat(*path: str) -> Any:
+    def get(o: Mapping[str, Any]) -> TCell:
+        value: Any = o
+        for key in path:
+            value = (value or {}).get(key)
+        return _c(format_p_value(value))
+
+    return get
+
+
 def _pearson_cell(o: Mapping[str, Any]) -> TCell:
     pr = o.get("pearson", {})
     ci = pr.get("ci")
@@ -156,7 +186,7 @@ def _stat(*path: str) -> Any:
 _AGREEMENT_COLUMNS: dict[str, list[tuple[str, Any]]] = {
     "score": [
         ("Pearson r [95% CI]", _pearson_cell),
-        ("p", _stat("pearson", "p")),
+        ("p", _p_stat("pearson", "p")),
         ("Spearman ρ", _stat("spearman", "rho")),
         ("Kendall τb", _stat("kendall", "tau")),
         ("exact", _stat("exact_agreement")),
@@ -213,13 +243,13 @@ def agreement_section(agreement: Mapping[str, Any] | None) -> Section | None:
     return section
 
 
-def _mode_sections(summary: Summary) -> list[Section]:
+def _mode_parts(summary: Summary) -> list[_Part]:
     mode = summary.get("mode")
     systems = list(summary.get("systems", []))
     overall = summary.get("overall", {}).get("systems", {})
-    sections: list[Section] = []
+    sections: list[_Part] = []
     if mode == "score":
-        section = Section("Score distribution")
+        section = _Part("score", "Score distribution", [])
         rows = []
         for s in systems:
             dist = overall.get(s, {}).get("distribution") or {}
@@ -247,7 +277,13 @@ def _mode_sections(summary: Summary) -> list[Section]:
         sections.append(section)
     elif mode == "pairwise":
         ref = summary.get("reference") or "the reference"
-        section = Section(f"Pairwise against {ref}")
+        section = _Part(
+            "pairwise",
+            f"Pairwise against {ref}",
+            [],
+            "Pairwise against the reference",
+            f"against {ref}",
+        )
         section.blocks.append(
             Paragraph(
                 "Win: the system was picked in both presentation orders; loss: the reference was; otherwise a tie (counted as half). Pairs with an invalid order are left out and counted."
@@ -269,7 +305,7 @@ def _mode_sections(summary: Summary) -> list[Section]:
         )
         sections.append(section)
     elif mode == "rank":
-        section = Section("First place")
+        section = _Part("rank", "First place", [])
         rows = [
             [_c(s), _c(format_value("win_rate", overall.get(s, {}).get("first_rate")))]
             for s in systems
@@ -310,8 +346,8 @@ def _ranking_section(runs: Sequence[tuple[str, Summary]]) -> Section | None:
     return section
 
 
-def _bias_section(summary: Summary) -> Section:
-    section = Section("Bias diagnostics")
+def _bias_part(summary: Summary) -> _Part:
+    section = _Part("bias", "Bias diagnostics", [])
     pos = summary.get("position_bias") or {}
     if pos.get("applicable"):
         rows = []
@@ -325,7 +361,7 @@ def _bias_section(summary: Summary) -> Section:
                         _c(entry.get("n")),
                         _c(rates),
                         _c(num(entry.get("chi2"))),
-                        _c(num(entry.get("p"))),
+                        _c(format_p_value(entry.get("p"))),
                     ]
                 )
         if rows:
@@ -346,18 +382,20 @@ def _bias_section(summary: Summary) -> Section:
         pr, sp = length.get("pearson") or {}, length.get("spearman") or {}
         text = (
             f"Length: correlation of {length.get('outcome', 'outcome')} with the follow-up's length in words over "
-            f"{length.get('n', 0)} rows: Pearson r {num(pr.get('r'))} (p {num(pr.get('p'))}), "
-            f"Spearman ρ {num(sp.get('rho'))} (p {num(sp.get('p'))})."
+            f"{length.get('n', 0)} rows: Pearson r {num(pr.get('r'))} (p {format_p_value(pr.get('p'))}), "
+            f"Spearman ρ {num(sp.get('rho'))} (p {format_p_value(sp.get('p'))})."
         )
         if length.get("note"):
             text += f" {length['note']}."
         section.blocks.append(Paragraph(text))
+    if not section.blocks:
+        section.blocks.append(Paragraph("No position or length diagnostics in this run."))
     return section
 
 
-def _invalid_section(summary: Summary) -> Section:
+def _invalid_part(summary: Summary) -> _Part:
     inv = summary.get("invalid") or {}
-    section = Section("Invalid judgments")
+    section = _Part("invalid", "Invalid judgments", [])
     rate = inv.get("rate")
     section.blocks.append(
         Paragraph(
@@ -414,14 +452,17 @@ def _invalid_section(summary: Summary) -> Section:
     return section
 
 
-def _breakdown_sections(summary: Summary) -> list[Section]:
+def _breakdown_parts(summary: Summary) -> list[_Part]:
     metric = str(summary.get("metric"))
     systems = list(summary.get("systems", []))
     sections = []
     for field_name, groups in (summary.get("breakdowns") or {}).items():
         if not groups:
             continue
-        section = Section(f"By {field_name} (overall {metric_label(metric)})")
+        detail = f"overall {metric_label(metric)}"
+        section = _Part(
+            f"by:{field_name}", f"By {field_name}: {detail}", [], f"By {field_name}", detail
+        )
         rows = []
         for value, block in groups.items():
             ov = block.get("overall", {})
@@ -510,8 +551,9 @@ def examples_section(
     return section if section.blocks else None
 
 
-def _partial_banner(summary: Summary) -> list[Block]:
-    """The report's first line for a run that stopped early (``run.status == "stopped"``)."""
+def _partial_banner(summary: Summary, label: str | None = None) -> list[Block]:
+    """The report's first line for a run that stopped early (``run.status == "stopped"``);
+    ``label`` names the run in a merged report."""
     run = summary.get("run") or {}
     if run.get("status") != "stopped":
         return []
@@ -519,7 +561,143 @@ def _partial_banner(summary: Summary) -> list[Block]:
     reason = reason.removeprefix("stopped: ")
     done, total = run.get("done", 0), run.get("total")
     finished = f"{done} of {total}" if total is not None else f"{done}"
-    return [Paragraph(f"Partial run: stopped ({reason}). {finished} judgments finished.")]
+    who = f"Partial run ({label})" if label else "Partial run"
+    return [Paragraph(f"{who}: stopped ({reason}). {finished} judgments finished.")]
+
+
+def _is_partial(summary: Summary) -> bool:
+    return (summary.get("run") or {}).get("status") == "stopped"
+
+
+def _run_line(summary: Summary) -> str:
+    overall = summary.get("overall", {})
+    return (
+        f"Judges: {', '.join(summary.get('judges', []))}. Systems: {len(summary.get('systems', []))}. "
+        f"Items judged: {overall.get('n', 0)}; judgments: {overall.get('judgments', 0)}, invalid: {overall.get('invalid', 0)}."
+    )
+
+
+def _intro(runs: Sequence[ReportRun]) -> list[Block]:
+    if len(runs) == 1:
+        return [*_partial_banner(runs[0].summary), Paragraph(_run_line(runs[0].summary))]
+    blocks: list[Block] = [
+        Paragraph(
+            f"Merged report of {len(runs)} runs: "
+            + ", ".join(f"{r.label} ({r.summary.get('mode', '?')})" for r in runs)
+            + ". Each section shows every run under its name."
+        )
+    ]
+    for run in runs:
+        blocks += _partial_banner(run.summary, run.label)
+        blocks.append(
+            Paragraph(f"{run.label} ({run.summary.get('mode', '?')}): {_run_line(run.summary)}")
+        )
+    return blocks
+
+
+def _bootstrap_note(group: Sequence[ReportRun]) -> str:
+    settings = [(r.summary.get("n_boot", "?"), r.summary.get("seed", "?")) for r in group]
+    if len(set(map(str, settings))) == 1:
+        n_boot, seed = settings[0]
+        return f"QA pairs resampled, {n_boot} resamples, seed {seed}"
+    return "QA pairs resampled; " + "; ".join(
+        f"{r.label}: {n} resamples, seed {seed}"
+        for r, (n, seed) in zip(group, settings, strict=True)
+    )
+
+
+def _leaderboard_sections(runs: Sequence[ReportRun]) -> list[Section]:
+    leads = []
+    # Runs of different modes do not share a column scale: one leaderboard per metric.
+    metric_of = {r.label: str(r.summary.get("metric", "selection_rate")) for r in runs}
+    for group_metric in dict.fromkeys(metric_of.values()):
+        group = [r for r in runs if metric_of[r.label] == group_metric]
+        board = build_leaderboard([(r.label, r.summary) for r in group])
+        title = f"Leaderboard: {metric_label(group_metric)}"
+        if len(runs) > 1 and len(group) == 1:
+            title += f" · {group[0].label}"
+        lead = Section(title)
+        lead.blocks.append(
+            Paragraph(
+                f"Values with 95% bootstrap intervals ({_bootstrap_note(group)}); the best value "
+                "of each column is marked ★."
+                + (" Columns: criterion · run." if len(group) > 1 else "")
+                + (" Lower is better." if group_metric == "mean_rank" else "")
+            )
+        )
+        lead.blocks.append(leaderboard_table(board))
+        caption = f"{metric_label(group_metric)} per criterion with 95% intervals"
+        if group_metric == "mean_rank":
+            caption += "; lower is better (a shorter bar is a better rank)"
+        lead.blocks.append(Figure(_svg.leaderboard_chart(board), caption + "."))
+        leads.append(lead)
+    return leads
+
+
+def _examples_part(run: ReportRun) -> _Part | None:
+    section = examples_section(run.examples)
+    return None if section is None else _Part("examples", section.title, section.blocks)
+
+
+def _provenance_part(run: ReportRun) -> _Part | None:
+    prov = provenance_rows(run.manifest)
+    if not prov:
+        return None
+    return _Part(
+        "provenance", "Provenance", [Table(["field", "value"], [[_c(k), _c(v)] for k, v in prov])]
+    )
+
+
+_MODE_NAMES = {
+    "score": "a score run",
+    "nway": "an n-way run",
+    "pairwise": "a pairwise run",
+    "rank": "a rank run",
+}
+
+
+def _absent(key: str, run: ReportRun) -> str:
+    """What a merged report says for a run that has nothing for section ``key``."""
+    summary = run.summary
+    mode = summary.get("mode", "?")
+    judges = list(summary.get("judges", []))
+    if key == "panel":
+        return f"One judge ({', '.join(judges) or 'unnamed'}): no panel."
+    if key.startswith("by:"):
+        return f"No {key[3:]} breakdown in this run."
+    if key == "examples":
+        return "No judgments.jsonl in this run: no examples."
+    if key == "provenance":
+        return "No manifest.json in this run."
+    return f"Not applicable to {_MODE_NAMES.get(str(mode), f'a {mode} run')}."
+
+
+def _merge(runs: Sequence[ReportRun], parts: Sequence[Sequence[_Part]]) -> list[Section]:
+    """One section per key; in a merged report every run appears under its name in each."""
+    if len(runs) == 1:
+        return [Section(p.title, list(p.blocks)) for p in parts[0]]
+    firsts: dict[str, _Part] = {}
+    for run_parts in parts:
+        for part in run_parts:
+            firsts.setdefault(part.key, part)
+    sections = []
+    for key, first in firsts.items():
+        section = Section(first.group or first.title)
+        for run, run_parts in zip(runs, parts, strict=True):
+            found = next((p for p in run_parts if p.key == key), None)
+            heading = run.label
+            if found is not None and found.detail:
+                heading += f": {found.detail}"
+            if _is_partial(run.summary):
+                heading += " (partial run)"
+            section.blocks.append(Heading(heading))
+            section.blocks += list(found.blocks) if found else [Paragraph(_absent(key, run))]
+        sections.append(section)
+    return sections
+
+
+def _present(*parts: _Part | None) -> list[_Part]:
+    return [p for p in parts if p is not None]
 
 
 def build_document(
@@ -527,69 +705,40 @@ def build_document(
     manifest: Mapping[str, Any] | None = None,
     *,
     agreement: Mapping[str, Any] | None = None,
-    extra_runs: Sequence[tuple[str, Summary]] = (),
+    extra_runs: Sequence[ReportRun | tuple[str, Summary]] = (),
     label: str | None = None,
     examples: Sequence[Mapping[str, Any]] = (),
 ) -> Document:
     """What the report says: leaderboard, details, panel, agreement, bias, invalid, provenance.
 
-    ``extra_runs`` merge into the leaderboard as extra columns (one per run and criterion);
-    the detail sections describe the first run.
+    ``extra_runs`` (:class:`ReportRun`, or ``(label, summary)`` pairs) merge into the
+    leaderboard as extra columns (one per run and criterion); every other section shows each
+    run under its name (``label`` names the first run; default: its judges).
     """
-    overall = summary.get("overall", {})
-    runs = [(label or ", ".join(summary.get("judges", [])) or "run", summary), *extra_runs]
-    intro: list[Block] = [
-        *_partial_banner(summary),
-        Paragraph(
-            f"Judges: {', '.join(summary.get('judges', []))}. Systems: {len(summary.get('systems', []))}. "
-            f"Items judged: {overall.get('n', 0)}; judgments: {overall.get('judgments', 0)}, invalid: {overall.get('invalid', 0)}."
-        ),
-    ]
-    leads = []
-    # Runs of different modes do not share a column scale: one leaderboard per metric.
-    metrics = list(dict.fromkeys(str(r.get("metric", "selection_rate")) for _, r in runs))
-    for group_metric in metrics:
-        group = [
-            (name, r) for name, r in runs if str(r.get("metric", "selection_rate")) == group_metric
-        ]
-        board = build_leaderboard(group)
-        title = f"Leaderboard: {metric_label(group_metric)}"
-        if len(runs) > 1 and len(group) == 1:
-            title += f" ({group[0][0]})"
-        lead = Section(title)
-        lead.blocks.append(
-            Paragraph(
-                f"Values with 95% bootstrap intervals (QA pairs resampled, {group[0][1].get('n_boot', '?')} "
-                f"resamples, seed {group[0][1].get('seed', '?')}); the best value of each column is marked ★."
-                + (" Columns: criterion · run." if len(group) > 1 else "")
-            )
-        )
-        lead.blocks.append(leaderboard_table(board))
-        lead.blocks.append(
-            Figure(
-                _svg.leaderboard_chart(board),
-                f"{metric_label(group_metric)} per criterion with 95% intervals.",
-            )
-        )
-        leads.append(lead)
-    sections = [*leads, *_mode_sections(summary)]
-    for maybe in (
-        _ranking_section(runs),
-        _panel_section(summary),
-        agreement_section(agreement if agreement is not None else summary.get("agreement")),
-    ):
-        if maybe is not None:
-            sections.append(maybe)
-    sections += [_bias_section(summary), _invalid_section(summary), *_breakdown_sections(summary)]
-    example = examples_section(examples)
-    if example is not None:
-        sections.append(example)
-    prov = provenance_rows(manifest)
-    if prov:
-        sections.append(
-            Section("Provenance", [Table(["field", "value"], [[_c(k), _c(v)] for k, v in prov])])
-        )
-    return Document(f"fqeval report: {summary.get('mode', '?')}", intro, sections)
+    first = ReportRun(
+        label or ", ".join(summary.get("judges", [])) or "run", summary, manifest, examples
+    )
+    runs = [first] + [r if isinstance(r, ReportRun) else ReportRun(r[0], r[1]) for r in extra_runs]
+    sections = _leaderboard_sections(runs)
+    sections += _merge(runs, [_mode_parts(r.summary) for r in runs])
+    ranking = _ranking_section([(r.label, r.summary) for r in runs])
+    if ranking is not None:
+        sections.append(ranking)
+    sections += _merge(runs, [_present(_panel_part(r.summary)) for r in runs])
+    agreed = agreement_section(agreement if agreement is not None else summary.get("agreement"))
+    if agreed is not None:
+        sections.append(agreed)
+    sections += _merge(
+        runs,
+        [
+            [_bias_part(r.summary), _invalid_part(r.summary), *_breakdown_parts(r.summary)]
+            for r in runs
+        ],
+    )
+    sections += _merge(runs, [_present(_examples_part(r)) for r in runs])
+    sections += _merge(runs, [_present(_provenance_part(r)) for r in runs])
+    modes = ", ".join(dict.fromkeys(str(r.summary.get("mode", "?")) for r in runs))
+    return Document(f"fqeval report: {modes}", _intro(runs), sections)
 
 
 def write_text_file(path: str | Path, text: str) -> Path:

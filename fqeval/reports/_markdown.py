@@ -1,13 +1,16 @@
 """The Markdown report (renders :func:`fqeval.reports._document.build_document`).
 
-Every name and text from the data (systems, judges, criteria, reasons) is escaped for both
-Markdown tables (``|``) and raw HTML (``<``, ``>``, ``&``), because Markdown renderers pass HTML
-through: a system called ``<script>`` must show as text. Figures appear only in the HTML report.
+Every name and text from the data (systems, judges, criteria, candidate texts, reasons, raw
+replies) is untrusted and escaped by :func:`md_text`: for Markdown tables (``|``), for raw HTML
+(``<``, ``>``; Markdown renderers pass HTML through, so a system called ``<script>`` must show
+as text), and for link syntax: ``[..](..)``, ``![..](..)``, ``<http://..>`` and bare URLs
+never become a link or an image, so a viewer fetches nothing. Figures appear only in the HTML
+report.
 """
 
 from __future__ import annotations
 
-import html
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,9 @@ from typing import Any
 from fqeval.reports._document import (
     Document,
     Figure,
+    Heading,
     Paragraph,
+    ReportRun,
     Table,
     TCell,
     build_document,
@@ -25,14 +30,58 @@ from fqeval.reports._document import (
 Summary = Mapping[str, Any]
 
 
-def md_text(value: object) -> str:
-    """Escape for a Markdown table: HTML-escaped, pipes escaped, newlines folded to spaces.
+#: a backslash that would escape the next character (ASCII punctuation)
+_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~])")
+#: ``&`` that would start a character reference (``&amp;``, ``&#60;``); a lone ``&`` is text
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+#: ``](`` / ``][`` close a link's text; ``![`` opens an image
+_LINK = re.compile(r"(!?)\[|\](?=[(\[])")
+#: scheme and ``www.`` of bare URLs, which GitHub-flavoured viewers turn into links
+_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*):(//)|\b([Ww][Ww][Ww])\.")
 
-    Kept minimal so the raw file stays readable in a terminal; ``_`` inside words does not
-    emphasise in CommonMark.
+
+def _link(match: re.Match[str]) -> str:
+    if match.group(0) == "]":
+        return "\\]"
+    return f"{match.group(1)}\\[" if match.group(1) else "["
+
+
+def _url(match: re.Match[str]) -> str:
+    if match.group(3):
+        return f"{match.group(3)}\\."
+    return f"{match.group(1)}\\:\\/\\/"
+
+
+def md_text(value: object) -> str:
+    """Escape untrusted text for one line of Markdown (a paragraph, heading or table cell).
+
+    ``<``/``>`` become ``&lt;``/``&gt;`` and ``&`` only where it would start a character
+    reference; pipes, the brackets of link and image syntax and the ``://`` of URLs get a
+    backslash (a viewer shows them as written, but never as a link or image); a backslash
+    that would escape what follows is doubled; newlines fold to spaces. Kept minimal so the
+    raw file stays readable in a terminal; ``_`` inside words does not emphasise in CommonMark.
     """
-    text = html.escape(str(value), quote=False).replace("|", "\\|")
-    return text.replace("\r", " ").replace("\n", " ")
+    text = str(value).replace("\r", " ").replace("\n", " ")
+    text = _BACKSLASH.sub(r"\\\\", text)
+    text = _ENTITY.sub("&amp;", text)
+    text = text.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    text = _LINK.sub(_link, text)
+    return _URL.sub(_url, text)
+
+
+#: what would open a block (heading, list, quote, fence, link definition) at a line's start
+_BLOCK_START = re.compile(r"^( {0,3})(?:([#+*=`~\[-])|(\d{1,9})([.)]))")
+
+
+def _line(text: str) -> str:
+    """A paragraph line: :func:`md_text`, with block syntax at its start escaped too."""
+
+    def escape(match: re.Match[str]) -> str:
+        if match.group(2):
+            return f"{match.group(1)}\\{match.group(2)}"
+        return f"{match.group(1)}{match.group(3)}\\{match.group(4)}"
+
+    return _BLOCK_START.sub(escape, md_text(text), count=1)
 
 
 def _cell(cell: TCell) -> str:
@@ -59,8 +108,10 @@ def render_document_markdown(doc: Document) -> str:
             if isinstance(block, Figure):
                 continue
             lines.append("")
-            if isinstance(block, Paragraph):
-                lines.append(md_text(block.text))
+            if isinstance(block, Heading):
+                lines.append(f"### {md_text(block.text)}")
+            elif isinstance(block, Paragraph):
+                lines.append(_line(block.text))
             elif isinstance(block, Table):
                 lines += _table(block)
     return "\n".join(lines) + "\n"
@@ -71,14 +122,15 @@ def render_markdown_report(
     manifest: Mapping[str, Any] | None = None,
     *,
     agreement: Mapping[str, Any] | None = None,
-    extra_runs: Sequence[tuple[str, Summary]] = (),
+    extra_runs: Sequence[ReportRun | tuple[str, Summary]] = (),
     label: str | None = None,
     examples: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The report as Markdown text.
 
-    ``extra_runs`` (``(label, summary)`` pairs) merge further runs into the leaderboard, a
-    column per run and criterion; ``agreement`` is :func:`fqeval.analysis.agreement_report`'s
+    ``extra_runs`` (:class:`~fqeval.reports._document.ReportRun`, or ``(label, summary)``
+    pairs) merge further runs into the leaderboard, a column per run and criterion, and into
+    every other section under each run's name; ``agreement`` is :func:`fqeval.analysis.agreement_report`'s
     dict (default: the summary's own ``agreement`` key, if any); ``label`` names the first run
     (default: its judges).
     """

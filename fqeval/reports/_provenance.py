@@ -7,10 +7,11 @@ like bearer keys (``sk-...``) are masked.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from fqeval.reports._format import NONE, plain_value
 
 _SECRET_KEY = re.compile(r"(api[_-]?key|token(?!s)|secret|password|authorization|bearer)", re.I)
 _SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|hf_[A-Za-z0-9]{8,})")
@@ -50,20 +51,34 @@ def scrub(value: Any) -> Any:
     return value
 
 
+def _flatten(key: str, value: Any, rows: list[tuple[str, str]]) -> None:
+    if isinstance(value, Mapping):
+        if not value:
+            rows.append((key, NONE))
+        for sub, inner in value.items():
+            _flatten(f"{key}.{sub}", inner, rows)
+    elif isinstance(value, (list, tuple)) and any(
+        isinstance(v, (Mapping, list, tuple)) for v in value
+    ):
+        for k, inner in enumerate(value):
+            _flatten(key if len(value) == 1 else f"{key}[{k + 1}]", inner, rows)
+    else:
+        rows.append((key, plain_value(value)))
+
+
 def provenance_rows(manifest: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """``(field, text)`` rows: preferred fields first, then the rest; nested values as JSON."""
+    """``(field, text)`` rows: preferred fields first, then the rest. Nested values become
+    dotted fields (``engine.rpm``), one per row; booleans read ``yes``/``no`` and missing
+    values ``—``."""
     if not manifest:
         return []
     clean = scrub(manifest)
     keys = [k for k in PREFERRED if k in clean] + [k for k in clean if k not in PREFERRED]
-    rows = []
+    rows: list[tuple[str, str]] = []
     for key in keys:
         value = clean[key]
-        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-            text = " ".join(value) if key in ("argv", "command") else ", ".join(value)
-        elif isinstance(value, (dict, list, tuple)):
-            text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+        if key in ("argv", "command") and isinstance(value, (list, tuple)):
+            rows.append((str(key), " ".join(str(v) for v in value)))
         else:
-            text = str(value)
-        rows.append((str(key), text))
+            _flatten(str(key), value, rows)
     return rows

@@ -13,6 +13,7 @@ import pandas as pd
 from fqeval.analysis._agreement_report import agreement_report
 from fqeval.analysis._summary import json_safe
 from fqeval.errors import UsageError
+from fqeval.reports._document import ReportRun
 from fqeval.reports._html import write_html_report
 from fqeval.reports._markdown import write_markdown_report
 from fqeval.reports._official import official_summary
@@ -82,7 +83,8 @@ def write_reports(
 ) -> list[Path]:
     """Write ``report.md`` / ``report.html`` / ``report.json`` and the official shapes.
 
-    The first run's details fill the report; further runs join the leaderboard. The official
+    Several runs merge: the leaderboard gets a column per run and criterion, and every other
+    section shows each run under its name (partial runs flagged). The official
     summary (``fqeval_official_summary.json``; one ``fqeval_official_summary_<label>.json``
     per further run) is written for n-way and score runs that have judgments.
     """
@@ -93,7 +95,9 @@ def write_reports(
     agreement = runs_agreement(runs, human)
     options: dict[str, Any] = {
         "agreement": agreement,
-        "extra_runs": [(r.label, r.summary) for r in rest],
+        "extra_runs": [
+            ReportRun(r.label, r.summary, r.manifest, example_records(r.judgments)) for r in rest
+        ],
         "label": first.label if rest else None,
         "examples": example_records(first.judgments),
     }

@@ -98,7 +98,7 @@ def test_merged_runs_make_one_leaderboard(tmp_path) -> None:
     )
     assert (
         "## Leaderboard: mean score (1-5)" in mixed
-        and "## Leaderboard: selection rate (votes)" in mixed
+        and "## Leaderboard: selection rate · votes" in mixed
     )
     assert "n-way vote share (votes)" in mixed and "mean score (" in mixed
     path = write_markdown_report(base, None, tmp_path / "report.md")
