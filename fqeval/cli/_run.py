@@ -26,6 +26,12 @@ from fqeval.cli._data import (
     SystemFilesOption,
     SystemsOption,
 )
+from fqeval.cli._judge_options import (
+    ApiKeyEnvOption,
+    BaseUrlOption,
+    ConcurrencyOption,
+    RequestTimeoutOption,
+)
 from fqeval.reports._write import parse_formats
 
 if typing.TYPE_CHECKING:
@@ -84,18 +90,8 @@ def _run(
         metavar="SPEC",
         help="heuristic | openai:MODEL | vllm:MODEL. Repeat for a panel.",
     ),
-    base_url: list[str] = typer.Option(
-        [],
-        "--base-url",
-        metavar="URL",
-        help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL). Repeat to load-balance replicas.",
-    ),
-    api_key_env: str = typer.Option(
-        "OPENAI_API_KEY",
-        "--api-key-env",
-        metavar="VAR",
-        help="Environment variable holding the API key.",
-    ),
+    base_url: BaseUrlOption = [],  # noqa: B006 - typer copies defaults
+    api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -137,9 +133,7 @@ def _run(
         metavar="STYLE",
         help="fqeval-harness (our jinja2 templates) | fqeval (official FQ-Eval prompt files in --prompts).",
     ),
-    concurrency: int = typer.Option(
-        16, "--concurrency", min=1, metavar="N", help="Judge calls in flight."
-    ),
+    concurrency: ConcurrencyOption = 16,
     rpm: Optional[float] = typer.Option(  # noqa: UP045
         None, "--rpm", metavar="N", help="Requests-per-minute limit."
     ),
@@ -156,12 +150,7 @@ def _run(
     max_reasks: int = typer.Option(
         2, "--max-reasks", min=0, metavar="N", help="Re-asks of a reply that does not validate."
     ),
-    request_timeout: float = typer.Option(
-        60.0,
-        "--request-timeout",
-        metavar="SECONDS",
-        help="Seconds before a stalled call is abandoned and retried.",
-    ),
+    request_timeout: RequestTimeoutOption = 60.0,
     store: Path | None = typer.Option(
         None,
         "--store",

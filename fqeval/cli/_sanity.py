@@ -10,6 +10,12 @@ from typing import Optional
 import typer
 
 from fqeval.cli._app import app, exit_on_interrupt
+from fqeval.cli._judge_options import (
+    ApiKeyEnvOption,
+    BaseUrlOption,
+    ConcurrencyOption,
+    RequestTimeoutOption,
+)
 
 
 def _default_data() -> Path:
@@ -38,27 +44,10 @@ def sanity(
     limit: int | None = typer.Option(
         None, "--limit", min=1, metavar="N", help="Only the first N QA pairs (a cheap first look)."
     ),
-    base_url: list[str] = typer.Option(
-        [],
-        "--base-url",
-        metavar="URL",
-        help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL). Repeat to load-balance replicas.",
-    ),
-    api_key_env: str = typer.Option(
-        "OPENAI_API_KEY",
-        "--api-key-env",
-        metavar="VAR",
-        help="Environment variable holding the API key.",
-    ),
-    concurrency: int = typer.Option(
-        16, "--concurrency", min=1, metavar="N", help="Judge calls in flight."
-    ),
-    request_timeout: float = typer.Option(
-        60.0,
-        "--request-timeout",
-        metavar="SECONDS",
-        help="Seconds before a stalled call is abandoned and retried.",
-    ),
+    base_url: BaseUrlOption = [],  # noqa: B006 - typer copies defaults
+    api_key_env: ApiKeyEnvOption = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOption = 16,
+    request_timeout: RequestTimeoutOption = 60.0,
     store: Optional[Path] = typer.Option(  # noqa: UP045
         None, "--store", metavar="PATH", help="Judgment store (SQLite)."
     ),
