@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from fqeval.cli._app import run_app
+from tests.cli.conftest import CliResult, cli, read_run  # noqa: F401 - shared fixtures
 
 ENV_VAR = "FQEVAL_LLAMA_SERVER_DIR"
 HOST = "127.0.0.1"
@@ -354,39 +354,12 @@ def proxy(llama: LlamaServer) -> Iterator[CountingProxy]:
         counting.close()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def judge_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # llama-server runs without --api-key: any key is accepted; no user endpoint leaks in
     monkeypatch.setenv("OPENAI_API_KEY", "sk-llama-server-test")
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
 
 
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-
 Cli = Callable[..., CliResult]
 
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], judge_env: None) -> Cli:
-    """Run ``fqeval ARGS...`` in-process; returns the exit code and the captured output."""
-
-    def invoke(*args: object) -> CliResult:
-        capsys.readouterr()
-        code = run_app([str(a) for a in args])
-        captured = capsys.readouterr()
-        return CliResult(code, captured.out, captured.err)
-
-    return invoke
-
-
-def read_run(out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-    """``(summary, judgments, manifest)`` of a run directory."""
-    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
-    lines = (out_dir / "judgments.jsonl").read_text(encoding="utf-8").splitlines()
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    return summary, [json.loads(line) for line in lines if line.strip()], manifest
